@@ -1,0 +1,32 @@
+# scylla: coding-agent experiments (tiers x subtests x runs, graded by LLM judges).
+# Every run artifact is a rule output; `snakemake -n` shows what is left to do.
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+
+
+wildcard_constraints:
+    **WILDCARDS,
+
+
+localrules:
+    all,
+
+
+rule all:
+    input:
+        all_targets(),
+
+
+include: "rules/experiment.smk"
+include: "rules/agent.smk"
+include: "rules/judge.smk"
+include: "rules/report.smk"

@@ -1,0 +1,49 @@
+rule agent:
+    input:
+        repo=ancient(T.exp.task_marker),
+        task=ancient(T.exp.task_solution),
+    output:
+        **{k: str(v) for k, v in T.run.agent_outputs.items()},
+    params:
+        # What the run means (model, prompt, subtest resources). Changing it re-runs exactly
+        # the affected runs; editing this rule's code does not (profile rerun-triggers).
+        meaning=lambda wc: exp_of(wc).run_digest(wc.tier, wc.subtest),
+    log:
+        T.log("agent"),
+    resources:
+        api_slots=1,
+        runtime=agent_runtime,
+        attempt=lambda wc, attempt: attempt,
+    run:
+        steps.run_agent(
+            RESULTS,
+            exp_of(wildcards),
+            wildcards.tier,
+            wildcards.subtest,
+            wildcards.run,
+            log[0],
+            resources.attempt,
+        )
+
+
+rule agent_result:
+    input:
+        **{
+            k: str(v)
+            for k, v in T.run.agent_outputs.items()
+            if k in ("stdout", "stderr", "command_log", "timing", "output")
+        },
+    output:
+        result=T.run.agent_result,
+    log:
+        T.log("agent_result"),
+    localrule: True
+    run:
+        steps.agent_result_(
+            RESULTS,
+            exp_of(wildcards),
+            wildcards.tier,
+            wildcards.subtest,
+            wildcards.run,
+            log[0],
+        )

@@ -1,0 +1,87 @@
+import re
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, workflow.basedir)
+
+from scylla import hashing, paths, reports, steps  # noqa: E402
+from scylla.config import ConfigError, load_config  # noqa: E402
+
+
+validate(config, schema="../config/schemas/config.schema.yaml")
+
+try:
+    RESULTS, _experiments = load_config(config, Path.cwd(), workflow.basedir)
+except ConfigError as exc:
+    raise WorkflowError(f"scylla config: {exc}")
+
+EXPS = {e.name: e for e in _experiments}
+T = paths.Templates(RESULTS)
+WILDCARDS = dict(paths.WILDCARD_CONSTRAINTS)
+WILDCARDS["experiment"] = "|".join(re.escape(n) for n in EXPS)
+
+
+def exp_of(wildcards):
+    return EXPS[wildcards.experiment]
+
+
+def run_targets(rp, exp):
+    """Every artifact one run must have (agent/result.json included)."""
+    files = [*rp.agent_outputs.values(), rp.agent_result, rp.judge_prompt]
+    for slot in exp.slots:
+        files += rp.judge_slot(slot).outputs.values()
+    files += [rp.consensus, rp.run_result]
+    return [str(f) for f in files]
+
+
+def experiment_targets(exp):
+    ep = paths.experiment(RESULTS, exp.name)
+    files = [ep.resolved_config, ep.experiment_json]
+    for key in exp.run_keys():
+        files += run_targets(ep.run(key.tier, key.subtest, key.run), exp)
+    for tier, subtest in exp.subtests():
+        files += [ep.subtest_report(tier, subtest), ep.subtest_report(tier, subtest, "md")]
+    for tier in exp.tiers:
+        files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
+    files += [str(p) for p in reports.report_paths(ep)]
+    return [str(f) for f in files]
+
+
+def all_targets():
+    return [f for exp in EXPS.values() for f in experiment_targets(exp)]
+
+
+def slot_judgments(wildcards):
+    rp = paths.experiment(RESULTS, wildcards.experiment).run(
+        wildcards.tier, wildcards.subtest, wildcards.run
+    )
+    return [str(rp.judge_slot(s).judgment) for s in exp_of(wildcards).slots]
+
+
+def subtest_run_results(wildcards):
+    ep = paths.experiment(RESULTS, wildcards.experiment)
+    runs = range(1, exp_of(wildcards).runs + 1)
+    return [str(ep.run(wildcards.tier, wildcards.subtest, n).run_result) for n in runs]
+
+
+def tier_subtest_reports(wildcards):
+    ep = paths.experiment(RESULTS, wildcards.experiment)
+    subs = exp_of(wildcards).tiers[wildcards.tier]["subtests"]
+    return [str(ep.subtest_report(wildcards.tier, s)) for s in subs]
+
+
+def experiment_tier_reports(wildcards):
+    ep = paths.experiment(RESULTS, wildcards.experiment)
+    return [str(ep.tier_report(t)) for t in exp_of(wildcards).tiers]
+
+
+def agent_runtime(wildcards):
+    """Minutes for a cluster scheduler: the agent timeout plus set-up and a margin."""
+    return int(float(exp_of(wildcards).agent_for(wildcards.tier, wildcards.subtest)["timeout"]) / 60) + 10
+
+
+def judge_runtime(wildcards):
+    return int(2 * float(exp_of(wildcards).judge(wildcards.slot).get("timeout", 300)) / 60) + 5

@@ -1,0 +1,86 @@
+rule judge_prompt:
+    input:
+        output=T.run.agent_output,
+        baseline=ancient(T.exp.baseline),
+    output:
+        prompt=T.run.judge_prompt,
+        diff=T.run.diff,
+        checks=T.run.checks,
+    params:
+        meaning=lambda wc: exp_of(wc).prompt_digest(),
+    log:
+        T.log("judge_prompt"),
+    run:
+        steps.judge_prompt_(
+            RESULTS,
+            exp_of(wildcards),
+            wildcards.tier,
+            wildcards.subtest,
+            wildcards.run,
+            log[0],
+        )
+
+
+rule judge:
+    input:
+        prompt=T.run.judge_prompt,
+    output:
+        **{k: str(v) for k, v in T.slot.outputs.items()},
+    params:
+        meaning=lambda wc: exp_of(wc).judge_digest(wc.slot),
+    log:
+        T.slot_log(),
+    resources:
+        api_slots=1,
+        judge_jobs=1,
+        runtime=judge_runtime,
+    run:
+        steps.judge(
+            RESULTS,
+            exp_of(wildcards),
+            wildcards.tier,
+            wildcards.subtest,
+            wildcards.run,
+            wildcards.slot,
+            log[0],
+        )
+
+
+rule consensus:
+    input:
+        judgments=slot_judgments,
+    output:
+        result=T.run.consensus,
+    log:
+        T.log("consensus"),
+    localrule: True
+    run:
+        steps.consensus_(
+            RESULTS,
+            exp_of(wildcards),
+            wildcards.tier,
+            wildcards.subtest,
+            wildcards.run,
+            log[0],
+        )
+
+
+rule run_result:
+    input:
+        agent=T.run.agent_result,
+        timing=T.run.agent_timing,
+        judge=T.run.consensus,
+    output:
+        result=T.run.run_result,
+    log:
+        T.log("run_result"),
+    localrule: True
+    run:
+        steps.run_result_(
+            RESULTS,
+            exp_of(wildcards),
+            wildcards.tier,
+            wildcards.subtest,
+            wildcards.run,
+            log[0],
+        )

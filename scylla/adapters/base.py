@@ -1,0 +1,119 @@
+"""What every agent adapter shares: the invocation context, usage, infrastructure errors."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from scylla.process import ProcessResult, base_env
+from scylla.secrets import REDACTED
+
+RATE_LIMIT_SIGNS = ("429", "rate limit", "rate_limit", "overloaded", "usage limit")
+AUTH_SIGNS = ("invalid api key", "please run /login", "authentication_error", "oauth token")
+
+
+class InfraError(RuntimeError):
+    """The agent could not run for reasons outside its control: the job must fail (and retry).
+
+    kind: cli_missing | auth | rate_limit | infra
+    """
+
+    def __init__(self, kind: str, message: str, result: ProcessResult | None = None):
+        super().__init__(f"[{kind}] {message}")
+        self.kind = kind
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the logs say about one agent invocation (agent/result.json's source)."""
+
+    exit_code: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_usd: float = 0.0
+    api_calls: int = 0
+    is_error: bool = False
+    subtype: str | None = None
+    result_text: str = ""
+    session_id: str | None = None
+
+    @property
+    def token_stats(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_tokens": self.cache_creation_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+        }
+
+
+@dataclass
+class AgentContext:
+    """Everything an adapter needs to run one agent in one workspace."""
+
+    workspace: Path
+    prompt: str
+    prompt_file: Path
+    agent: dict[str, Any]
+    subtest: dict[str, Any]
+    task: dict[str, Any]
+    run_dir: Path
+    tier: str = ""
+    subtest_id: str = ""
+    run: int = 0
+    attempt: int = 1
+    task_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return str(self.agent.get("model", ""))
+
+    @property
+    def timeout(self) -> float:
+        return float(self.agent.get("timeout", 600))
+
+    def env(self) -> dict[str, str]:
+        """The agent's environment: ours, the bin dir of this Python, the configured extras."""
+        env = base_env()
+        for key, value in {**self.agent.get("env", {}), **self.extra_env}.items():
+            if value != REDACTED:  # a saved config never holds secrets: take the caller's
+                env[key] = self.expand(str(value))
+        return env
+
+    def expand(self, value: str) -> str:
+        """Placeholders in configured env values: {workspace}, {run_dir}, {task_dir}."""
+        fields = {
+            "workspace": self.workspace.resolve(),
+            "run_dir": self.run_dir.resolve(),
+            "task_dir": (self.task_dir or self.run_dir).resolve(),
+        }
+        for name, path in fields.items():
+            value = value.replace("{" + name + "}", str(path))
+        return value
+
+
+class Adapter(Protocol):
+    name: str
+
+    def run(self, ctx: AgentContext) -> ProcessResult: ...
+
+    def parse(self, stdout: str, stderr: str, exit_code: int) -> Usage: ...
+
+
+def which(cli: str, env: dict[str, str]) -> str:
+    """Resolve an executable on the agent's PATH; InfraError(cli_missing) when absent."""
+    found = shutil.which(cli, path=env.get("PATH"))
+    if not found:
+        raise InfraError("cli_missing", f"agent CLI '{cli}' not found on PATH")
+    return found
+
+
+def has_sign(text: str, signs: tuple[str, ...]) -> bool:
+    low = text.lower()
+    return any(s in low for s in signs)

@@ -1,0 +1,60 @@
+"""Any CLI agent from an argv template (Codex CLI, Aider, ...), with an output parser hook.
+
+agent.command: ["aider", "--model", "{model}", "--message-file", "{prompt_file}"]
+agent.parser:  "mypkg.parsers:aider"  -> callable(stdout, stderr, exit_code) -> dict with any of
+               input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd,
+               api_calls, is_error, result_text. Without a parser, Claude-style JSON is tried.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from scylla import process
+from scylla.adapters.base import AgentContext, InfraError, Usage, which
+from scylla.adapters.claude_json import parse_usage
+from scylla.process import ProcessResult
+
+ParserHook = Callable[[str, str, int], dict[str, Any]]
+
+
+def load_parser(spec: str | None) -> ParserHook | None:
+    if not spec:
+        return None
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class CommandAdapter:
+    name = "command"
+
+    def __init__(self, agent: dict[str, Any] | None = None):
+        self.agent = agent or {}
+
+    def run(self, ctx: AgentContext) -> ProcessResult:
+        template = ctx.agent.get("command")
+        if not template:
+            raise InfraError("infra", "agent.command is required for the command adapter")
+        fields = {
+            "prompt": ctx.prompt,
+            "prompt_file": str(ctx.prompt_file.resolve()),
+            "model": ctx.model,
+            "workspace": str(ctx.workspace.resolve()),
+        }
+        argv = [part.format(**fields) for part in template]
+        env = ctx.env()
+        argv[0] = which(argv[0], env)
+        try:
+            return process.run(argv, cwd=ctx.workspace, env=env, timeout=ctx.timeout)
+        except OSError as exc:
+            raise InfraError("cli_missing", f"cannot start {argv[0]}: {exc}") from exc
+
+    def parse(self, stdout: str, stderr: str, exit_code: int) -> Usage:
+        hook = load_parser(self.agent.get("parser"))
+        if hook is None:
+            return parse_usage(stdout, exit_code)
+        fields = hook(stdout, stderr, exit_code)
+        known = set(Usage.__dataclass_fields__) - {"exit_code"}
+        return Usage(exit_code=exit_code, **{k: v for k, v in fields.items() if k in known})

@@ -1,0 +1,401 @@
+"""Experiment model: load a scylla config, resolve every reference into inline content.
+
+A *resolved* experiment (a plain dict) holds everything a run needs — prompt and rubric
+text, composed CLAUDE.md, skills, settings.json — so it is saved inside the results
+directory and every tool can work from that directory alone. Resolution is idempotent:
+resolving a resolved experiment returns it unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from scylla import hashing
+from scylla.secrets import redact_env
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schemas" / "config.schema.yaml"
+DEFAULT_JUDGE_SYSTEM_PROMPT = (
+    "You are an impartial senior engineer grading a coding agent's work against a rubric. "
+    "Use only the evidence in the prompt. Answer with a single JSON object with the keys "
+    "score (0..1), passed (bool), reasoning (string) and categories "
+    "({category: {achieved, max, score, items: {id: {achieved, max, reason}}}})."
+)
+AGENT_DEFAULTS: dict[str, Any] = {
+    "adapter": "claude-code",
+    "cli": "claude",
+    "model": "claude-sonnet-4-5-20250929",
+    "timeout": 600,
+    "max_turns": None,
+    "env": {},
+    "rate_limit_backoff": 30,
+}
+JUDGE_DEFAULTS: dict[str, Any] = {"adapter": "claude-code", "cli": "claude", "timeout": 300}
+DEFAULTS_KEYS = ("runs", "tiers", "max_subtests", "agent", "judges", "judge_system_prompt")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the key and the reason."""
+
+
+class Locator:
+    """Relative config paths resolve against the working directory, then the workflow's."""
+
+    def __init__(self, *roots: Path):
+        self.roots = [Path(r) for r in roots]
+
+    def __truediv__(self, rel: str | Path) -> Path:
+        if Path(rel).is_absolute():
+            return Path(rel)
+        for root in self.roots:
+            if (root / rel).exists():
+                return root / rel
+        return self.roots[0] / rel
+
+    @property
+    def parent(self) -> Path:
+        return self.roots[0].parent
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def validate(cfg: Mapping[str, Any]) -> None:
+    """Validate against the JSON schema; raise ConfigError naming the offending key."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "<top level>"
+        raise ConfigError(f"invalid config at '{where}': {err.message}")
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc}") from exc
+    data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {p} is not a mapping")
+    return data
+
+
+# ---------------------------------------------------------------------------- resolution
+
+
+def _read(base: Locator | Path, rel: str, what: str) -> str:
+    path = base / rel
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from exc
+
+
+def _resolve_task(task: Any, base: Locator, name: str) -> dict[str, Any]:
+    if isinstance(task, dict) and task.get("resolved"):
+        return task
+    if isinstance(task, str):
+        tdir = (base / task).resolve()
+        if not tdir.is_dir():
+            raise ConfigError(f"experiments[{name}].task: {tdir} is not a task directory")
+        spec_file = tdir / "task.yaml"
+        spec = yaml.safe_load(spec_file.read_text()) if spec_file.exists() else {}
+        repo_spec = spec.get("repo", "repo")
+        is_remote = "://" in repo_spec or repo_spec.startswith("git@")
+        task = {
+            "repo": repo_spec if is_remote else str(tdir / repo_spec),
+            "commit": spec.get("commit", "HEAD"),
+            "prompt": str(tdir / spec.get("prompt", "prompt.md")),
+            "rubric": str(tdir / spec.get("rubric", "rubric.yaml")),
+        }
+        if (tdir / "solution.patch").exists():
+            task["solution"] = str(tdir / "solution.patch")
+    where = f"experiments[{name}].task"
+    repo = task["repo"]
+    local = base / repo
+    is_url = "://" in repo or repo.startswith("git@")
+    resolved: dict[str, Any] = {
+        "repo": repo if is_url else str(local.resolve()),
+        "commit": task.get("commit", "HEAD"),
+        "prompt": _read(base, task["prompt"], f"{where}.prompt"),
+        "rubric": _read(base, task["rubric"], f"{where}.rubric"),
+        "resolved": True,
+    }
+    if not is_url:
+        if not local.is_dir():
+            raise ConfigError(f"{where}.repo: {local} is not a directory")
+        if not (local / ".git").exists():
+            resolved["source_digest"] = hashing.tree_digest(local)
+    if task.get("solution"):
+        resolved["solution"] = _read(base, task["solution"], f"{where}.solution")
+    try:
+        yaml.safe_load(resolved["rubric"])
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}.rubric: not valid YAML: {exc}") from exc
+    return resolved
+
+
+def _named_files(value: Any, folder: Path, what: str) -> dict[str, str]:
+    if isinstance(value, dict):
+        return dict(value)
+    out = {}
+    for name in value or []:
+        candidates = [folder / f"{name}.md", folder / name / "SKILL.md"]
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise ConfigError(f"{what}: no definition for '{name}' in {folder}")
+        out[name] = found.read_text()
+    return out
+
+
+def _resolve_subtest(sub: dict[str, Any], blocks: Path, where: str) -> dict[str, Any]:
+    if "files" in sub:
+        return sub
+    claude_md = sub.get("claude_md", [])
+    if isinstance(claude_md, list):
+        parts = [_read(blocks, f"{b}.md", f"{where}.claude_md").strip() for b in claude_md]
+        claude_md = "\n\n".join(parts) + ("\n" if parts else "")
+    skills = _named_files(sub.get("skills"), blocks.parent / "skills", f"{where}.skills")
+    agents = _named_files(sub.get("agents"), blocks.parent / "agents", f"{where}.agents")
+    files: dict[str, str] = {}
+    if claude_md:
+        files["CLAUDE.md"] = claude_md
+    for name, text in skills.items():
+        files[f".claude/skills/{name}/SKILL.md"] = text
+    for name, text in agents.items():
+        files[f".claude/agents/{name}.md"] = text
+    settings: dict[str, Any] = {}
+    if sub.get("allowed_tools"):
+        settings["permissions"] = {"allow": list(sub["allowed_tools"])}
+    if sub.get("mcp_servers"):
+        settings["mcpServers"] = sub["mcp_servers"]
+    if settings:
+        files[".claude/settings.json"] = json.dumps(settings, indent=2, sort_keys=True) + "\n"
+    out = {k: v for k, v in sub.items() if k not in ("claude_md", "skills", "agents")}
+    out["files"] = files
+    return out
+
+
+def _resolve_tiers(
+    tiers: Any, tiers_dir: Path, blocks: Path, max_subtests: int | None
+) -> dict[str, Any]:
+    if isinstance(tiers, list):
+        loaded = {}
+        for tier in tiers:
+            path = tiers_dir / f"{tier}.yaml"
+            if not path.exists():
+                raise ConfigError(f"tiers: no definition for {tier} ({path} missing)")
+            loaded[tier] = yaml.safe_load(path.read_text())
+        tiers = loaded
+    out = {}
+    for tier, spec in sorted(tiers.items()):
+        subs = dict(sorted(spec["subtests"].items()))
+        if max_subtests:
+            subs = dict(list(subs.items())[:max_subtests])
+        out[tier] = {
+            **{k: v for k, v in spec.items() if k != "subtests"},
+            "subtests": {
+                sid: _resolve_subtest(s or {}, blocks, f"tiers.{tier}.subtests.{sid}")
+                for sid, s in subs.items()
+            },
+        }
+    return out
+
+
+def resolve_experiment(
+    exp: Mapping[str, Any], defaults: Mapping[str, Any], base: Locator
+) -> dict[str, Any]:
+    """Inline every reference of one experiment entry (defaults merged in)."""
+    merged = {k: copy.deepcopy(defaults[k]) for k in DEFAULTS_KEYS if k in defaults}
+    merged.update(copy.deepcopy(dict(exp)))
+    name = merged["name"]
+    tiers_dir = base / defaults.get("tiers_dir", "config/tiers")
+    blocks = base / defaults.get("blocks_dir", "config/blocks")
+    agent = {**AGENT_DEFAULTS, **merged.get("agent", {})}
+    judges = []
+    for i, j in enumerate(merged.get("judges", [])):
+        judge = {**JUDGE_DEFAULTS, **j}
+        judge.setdefault("slot", i + 1)
+        if judge["adapter"] == "claude-code" and "model" not in judge:
+            raise ConfigError(f"experiments[{name}].judges[{i}].model: required for claude-code")
+        judges.append(judge)
+    slots = [j["slot"] for j in judges]
+    if len(set(slots)) != len(slots):
+        raise ConfigError(f"experiments[{name}].judges: duplicate slot numbers {slots}")
+    if "tiers" not in merged:
+        raise ConfigError(f"experiments[{name}].tiers: no tiers given")
+    return {
+        "name": name,
+        "task": _resolve_task(merged["task"], base, name),
+        "runs": merged.get("runs", 1),
+        "tiers": _resolve_tiers(merged["tiers"], tiers_dir, blocks, merged.get("max_subtests")),
+        "agent": agent,
+        "judges": judges,
+        "judge_system_prompt": merged.get("judge_system_prompt", DEFAULT_JUDGE_SYSTEM_PROMPT),
+    }
+
+
+# ---------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class RunKey:
+    tier: str
+    subtest: str
+    run: int
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.run:02d}"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A resolved experiment with the lookups the rules need."""
+
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def runs(self) -> int:
+        return int(self.data["runs"])
+
+    @property
+    def task(self) -> dict[str, Any]:
+        return self.data["task"]
+
+    @property
+    def agent(self) -> dict[str, Any]:
+        return self.data["agent"]
+
+    @property
+    def judges(self) -> list[dict[str, Any]]:
+        return self.data["judges"]
+
+    @property
+    def slots(self) -> list[str]:
+        return [f"{j['slot']:02d}" for j in self.judges]
+
+    def judge(self, slot: str | int) -> dict[str, Any]:
+        for j in self.judges:
+            if int(j["slot"]) == int(slot):
+                return j
+        raise KeyError(f"{self.name}: no judge slot {slot}")
+
+    @property
+    def tiers(self) -> dict[str, Any]:
+        return self.data["tiers"]
+
+    def subtests(self) -> Iterator[tuple[str, str]]:
+        for tier, spec in self.tiers.items():
+            for sid in spec["subtests"]:
+                yield tier, sid
+
+    def subtest(self, tier: str, subtest: str) -> dict[str, Any]:
+        return self.tiers[tier]["subtests"][subtest]
+
+    def run_keys(self) -> Iterator[RunKey]:
+        for tier, sid in self.subtests():
+            for n in range(1, self.runs + 1):
+                yield RunKey(tier, sid, n)
+
+    def agent_for(self, tier: str, subtest: str) -> dict[str, Any]:
+        """The agent settings of one subtest (its model override applied)."""
+        sub = self.subtest(tier, subtest)
+        agent = dict(self.agent)
+        if sub.get("model"):
+            agent["model"] = sub["model"]
+        return agent
+
+    def run_digest(self, tier: str, subtest: str) -> str:
+        """What a run of this subtest means. A change re-runs exactly these runs' agents.
+
+        Execution limits (timeout, backoff) are left out on purpose: raising a timeout
+        must not throw away finished runs.
+        """
+        agent = {
+            k: v
+            for k, v in self.agent_for(tier, subtest).items()
+            if k not in ("timeout", "rate_limit_backoff")
+        }
+        agent["env"] = redact_env(agent.get("env", {}))
+        task = {k: self.task.get(k) for k in ("repo", "commit", "prompt", "source_digest")}
+        sub = {k: v for k, v in self.subtest(tier, subtest).items() if k != "description"}
+        return hashing.digest({"agent": agent, "task": task, "subtest": sub})
+
+    def judge_digest(self, slot: str | int) -> str:
+        judge = {k: v for k, v in self.judge(slot).items() if k not in ("timeout", "slot")}
+        return hashing.digest(
+            {
+                "judge": judge,
+                "rubric": self.task["rubric"],
+                "system": self.data["judge_system_prompt"],
+            }
+        )
+
+    def prompt_digest(self) -> str:
+        return hashing.digest({"rubric": self.task["rubric"], "prompt": self.task["prompt"]})
+
+    def saved_form(self) -> dict[str, Any]:
+        """The resolved experiment as saved in results (secret env values redacted)."""
+        data = copy.deepcopy(self.data)
+        data["agent"]["env"] = redact_env(data["agent"].get("env", {}))
+        return data
+
+    def legacy_experiment_json(self) -> dict[str, Any]:
+        """config/experiment.json in the original tool's fields, plus the resolved config."""
+        return {
+            "experiment_id": self.name,
+            "task_repo": self.task["repo"],
+            "task_commit": self.task["commit"],
+            "task_prompt_file": "task/prompt.md",
+            "models": sorted({self.agent_for(t, s)["model"] for t, s in self.subtests()}),
+            "runs_per_subtest": self.runs,
+            "tiers_to_run": list(self.tiers),
+            "judge_models": [j.get("model", j["adapter"]) for j in self.judges],
+            "timeout_seconds": self.agent["timeout"],
+            "max_turns": self.agent.get("max_turns"),
+            "use_containers": False,
+            "scylla": self.saved_form(),
+        }
+
+
+def load_config(
+    cfg: Mapping[str, Any], workdir: Path | str = ".", workflow_dir: Path | str | None = None
+) -> tuple[Path, list[Experiment]]:
+    """Validate and resolve a config mapping; return (results root, experiments).
+
+    Relative paths are looked up in `workdir`, then in `workflow_dir` (the shipped config).
+    """
+    validate(cfg)
+    base = Locator(Path(workdir), *([Path(workflow_dir)] if workflow_dir else []))
+    names = [e["name"] for e in cfg["experiments"]]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ConfigError(f"experiments: duplicate names {sorted(dupes)}")
+    exps = [Experiment(resolve_experiment(e, cfg, base)) for e in cfg["experiments"]]
+    return Path(cfg.get("results_dir", "results")), exps
+
+
+def load_saved(results_dir: Path) -> Experiment:
+    """The experiment saved in a results directory (config/scylla.json)."""
+    from scylla import paths
+
+    saved = paths.ExperimentPaths(results_dir).resolved_config
+    data = json.loads(saved.read_text()) if saved.exists() else None
+    if not data:
+        raise ConfigError(f"{results_dir} holds no saved configuration ({saved} missing)")
+    return Experiment(data["experiments"][0])

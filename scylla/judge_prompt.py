@@ -1,0 +1,94 @@
+"""Rule `judge_prompt`: capture the workspace after the agent and write the judges' prompt.
+
+The prompt is saved once per run (judge_prompt.md) and every judge slot, including later
+re-judging, reads that file: re-judging never needs the agent again.
+Sections, in order: rubric, task, agent's output, workspace state, diff, deleted files,
+build/lint/test results before and after the agent.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scylla import checks, jsonio, rubric, workspace
+from scylla.adapters.claude_json import find_result_object
+from scylla.config import Experiment
+from scylla.gitutil import git, locked
+from scylla.paths import ExperimentPaths, RunPaths
+
+DIFF_LIMIT = 40_000
+OUTPUT_LIMIT = 20_000
+
+
+def truncate(text: str, limit: int, what: str) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... {what} truncated: {len(text) - limit} more characters ...]\n"
+
+
+def agent_answer(output_txt: str) -> str:
+    """The agent's final answer: Claude's `result` field when the output is its JSON."""
+    obj = find_result_object(output_txt) if output_txt.lstrip().startswith("{") else None
+    if obj is not None and "result" in obj:
+        return str(obj.get("result") or "")
+    return output_txt
+
+
+def _checks_section(title: str, results: dict[str, Any]) -> str:
+    if not results:
+        return f"### {title}\n\n(no automated checks in the rubric)\n"
+    parts = [f"### {title}\n"]
+    for item_id, res in results.items():
+        verdict = "PASSED" if res.get("passed") else "FAILED"
+        parts.append(f"#### {item_id}: `{res.get('command')}` ({verdict})\n")
+        parts.append("```\n" + str(res.get("output", "")).strip()[-2000:] + "\n```\n")
+    return "\n".join(parts)
+
+
+def render(exp: Experiment, answer: str, changes: dict[str, str], before: dict, after: dict) -> str:
+    sections = [
+        "## Rubric (Evaluation Criteria)\n\n```yaml\n" + exp.task["rubric"].strip() + "\n```\n",
+        "## Task Given to Agent\n\n" + exp.task["prompt"].strip() + "\n",
+        "## Agent's Output\n\n" + (truncate(answer, OUTPUT_LIMIT, "output").strip() or "(empty)"),
+        "## Workspace State After Agent Execution\n\n```\n"
+        + (changes["status"].strip() or "(no changes)")
+        + "\n```\n",
+        "## Diff\n\n```diff\n" + truncate(changes["diff"], DIFF_LIMIT, "diff") + "\n```\n",
+        "## Deleted Files\n\n" + (changes["deleted"].strip() or "(none)") + "\n",
+        "## Build/Lint/Test Pipeline Results\n\n"
+        + _checks_section("Before the agent (task commit)", before)
+        + "\n"
+        + _checks_section("After the agent (workspace)", after),
+    ]
+    return "\n\n".join(s.rstrip() + "\n" for s in sections)
+
+
+def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
+    changes = workspace.capture_changes(rp.workspace)
+    jsonio.write_text(rp.diff, changes["diff"])
+    rub = rubric.parse(exp.task["rubric"])
+    after = checks.run_checks(rub, rp.workspace)
+    jsonio.write_json(rp.checks, after)
+    baseline = jsonio.read_json_object(ep.baseline) or {}
+    answer = agent_answer(jsonio.read_text(rp.agent_output))
+    jsonio.write_text(rp.judge_prompt, render(exp, answer, changes, baseline, after))
+
+
+def write_baseline(exp: Experiment, ep: ExperimentPaths) -> None:
+    """Run the rubric checks once on the untouched task commit."""
+    info = jsonio.read_json_object(ep.task_marker) or {}
+    rub = rubric.parse(exp.task["rubric"])
+    repo = ep.task_repo.resolve()
+    with tempfile.TemporaryDirectory(dir=ep.task_dir, prefix=".baseline-") as tmp:
+        ws = (Path(tmp) / "ws").resolve()
+        with locked(repo / ".git" / "scylla-worktree.lock"):
+            git("worktree", "add", "--quiet", "--detach", str(ws), info["commit"], cwd=repo)
+        try:
+            results = checks.run_checks(rub, ws)
+        finally:
+            with locked(repo / ".git" / "scylla-worktree.lock"):
+                git("worktree", "remove", "--force", str(ws), cwd=repo, check=False)
+                git("worktree", "prune", cwd=repo, check=False)
+    jsonio.write_json(ep.baseline, results)

@@ -1,0 +1,1 @@
+"""Judges: LLM judges over the Claude Code CLI, the deterministic checks judge, consensus."""

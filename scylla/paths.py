@@ -1,0 +1,288 @@
+"""Every artifact path of a results tree. Nothing else in scylla spells a path.
+
+The same definitions serve Python code (concrete paths) and the Snakemake rules
+(templates with `{experiment}`, `{tier}`, `{subtest}`, `{run}`, `{slot}` wildcards):
+`RunPaths(root / "{experiment}/{tier}/{subtest}/run_{run}")` yields the templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+WILDCARD_CONSTRAINTS = {
+    "experiment": r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    "tier": r"T[0-9]",
+    "subtest": r"[0-9]{2}",
+    "run": r"[0-9]{2}",
+    "slot": r"[0-9]{2}",
+}
+
+TIER_IDS = tuple(f"T{i}" for i in range(7))
+
+
+def run_name(run: int | str) -> str:
+    return f"run_{int(run):02d}" if str(run).isdigit() else f"run_{run}"
+
+
+def two(n: int | str) -> str:
+    """Format a run or slot number the way directory names spell it (01..99)."""
+    return f"{int(n):02d}" if str(n).isdigit() else str(n)
+
+
+@dataclass(frozen=True)
+class JudgePaths:
+    """judge/judge_<NN>/ of one run."""
+
+    dir: Path
+
+    @property
+    def judgment(self) -> Path:
+        return self.dir / "judgment.json"
+
+    @property
+    def response(self) -> Path:
+        return self.dir / "response.txt"
+
+    @property
+    def stdout(self) -> Path:
+        return self.dir / "stdout.log"
+
+    @property
+    def stderr(self) -> Path:
+        return self.dir / "stderr.log"
+
+    @property
+    def timing(self) -> Path:
+        return self.dir / "timing.json"
+
+    @property
+    def system_prompt(self) -> Path:
+        return self.dir / "system_prompt.md"
+
+    @property
+    def replay(self) -> Path:
+        return self.dir / "replay.sh"
+
+    @property
+    def outputs(self) -> dict[str, Path]:
+        return {
+            "judgment": self.judgment,
+            "response": self.response,
+            "stdout": self.stdout,
+            "timing": self.timing,
+        }
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """results/<experiment>/<tier>/<subtest>/run_<NN>/"""
+
+    dir: Path
+
+    # -- written by rule agent -------------------------------------------------
+    @property
+    def agent_dir(self) -> Path:
+        return self.dir / "agent"
+
+    @property
+    def agent_prompt(self) -> Path:
+        return self.agent_dir / "prompt.md"
+
+    @property
+    def agent_replay(self) -> Path:
+        return self.agent_dir / "replay.sh"
+
+    @property
+    def agent_stdout(self) -> Path:
+        return self.agent_dir / "stdout.log"
+
+    @property
+    def agent_stderr(self) -> Path:
+        return self.agent_dir / "stderr.log"
+
+    @property
+    def agent_command_log(self) -> Path:
+        return self.agent_dir / "command_log.json"
+
+    @property
+    def agent_timing(self) -> Path:
+        return self.agent_dir / "timing.json"
+
+    @property
+    def agent_output(self) -> Path:
+        return self.agent_dir / "output.txt"
+
+    @property
+    def agent_outputs(self) -> dict[str, Path]:
+        """The files rule `agent` writes (its Snakemake outputs)."""
+        return {
+            "prompt": self.agent_prompt,
+            "replay": self.agent_replay,
+            "stdout": self.agent_stdout,
+            "stderr": self.agent_stderr,
+            "command_log": self.agent_command_log,
+            "timing": self.agent_timing,
+            "output": self.agent_output,
+        }
+
+    # -- rule agent_result ---------------------------------------------------
+    @property
+    def agent_result(self) -> Path:
+        return self.agent_dir / "result.json"
+
+    # -- rule judge_prompt ---------------------------------------------------
+    @property
+    def judge_prompt(self) -> Path:
+        return self.dir / "judge_prompt.md"
+
+    @property
+    def diff(self) -> Path:
+        return self.dir / "diff.patch"
+
+    @property
+    def checks(self) -> Path:
+        """Rubric check commands run in the workspace after the agent (the judges' "after")."""
+        return self.dir / "checks.json"
+
+    # -- judges ----------------------------------------------------------------
+    @property
+    def judge_dir(self) -> Path:
+        return self.dir / "judge"
+
+    def judge_slot(self, slot: int | str) -> JudgePaths:
+        return JudgePaths(self.judge_dir / f"judge_{two(slot)}")
+
+    @property
+    def consensus(self) -> Path:
+        return self.judge_dir / "result.json"
+
+    # -- rule run_result -----------------------------------------------------
+    @property
+    def run_result(self) -> Path:
+        return self.dir / "run_result.json"
+
+    # -- not rule outputs ------------------------------------------------------
+    @property
+    def workspace(self) -> Path:
+        """The run's git worktree (the agent's working directory)."""
+        return self.dir / "workspace"
+
+    @property
+    def attempts(self) -> Path:
+        """Archived earlier attempts: attempts/<k>/{agent,judge,run_result.json}."""
+        return self.dir / "attempts"
+
+
+@dataclass(frozen=True)
+class ExperimentPaths:
+    """results/<experiment>/"""
+
+    dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def config_dir(self) -> Path:
+        return self.dir / "config"
+
+    @property
+    def experiment_json(self) -> Path:
+        """The original tool's config/experiment.json (its fields, plus `scylla`)."""
+        return self.config_dir / "experiment.json"
+
+    @property
+    def resolved_config(self) -> Path:
+        """The fully resolved scylla config of this experiment (a valid --configfile)."""
+        return self.config_dir / "scylla.json"
+
+    @property
+    def task_dir(self) -> Path:
+        return self.dir / "task"
+
+    @property
+    def task_prompt(self) -> Path:
+        return self.task_dir / "prompt.md"
+
+    @property
+    def task_rubric(self) -> Path:
+        return self.task_dir / "rubric.yaml"
+
+    @property
+    def task_solution(self) -> Path:
+        """The reference solution patch (empty when the task has none)."""
+        return self.task_dir / "solution.patch"
+
+    @property
+    def task_repo(self) -> Path:
+        return self.task_dir / "repo"
+
+    @property
+    def task_marker(self) -> Path:
+        """Written once the task repo exists at the task commit."""
+        return self.task_dir / "repo.json"
+
+    @property
+    def baseline(self) -> Path:
+        """Rubric check results on the untouched task commit (the judges' "before")."""
+        return self.task_dir / "baseline.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.dir / "logs"
+
+    def tier_dir(self, tier: str) -> Path:
+        return self.dir / tier
+
+    def subtest_dir(self, tier: str, subtest: str) -> Path:
+        return self.dir / tier / subtest
+
+    def run(self, tier: str, subtest: str, run: int | str) -> RunPaths:
+        return RunPaths(self.dir / tier / subtest / run_name(run))
+
+    def subtest_report(self, tier: str, subtest: str, ext: str = "json") -> Path:
+        return self.subtest_dir(tier, subtest) / f"report.{ext}"
+
+    def tier_report(self, tier: str, ext: str = "json") -> Path:
+        return self.tier_dir(tier) / f"report.{ext}"
+
+    def report(self, ext: str = "json") -> Path:
+        return self.dir / f"report.{ext}"
+
+    def table(self, name: str) -> Path:
+        """CSV tables: runs.csv, subtests.csv, tiers.csv, judges.csv."""
+        return self.dir / "tables" / f"{name}.csv"
+
+    def log(self, rule: str, tier: str = "", subtest: str = "", run: int | str = "") -> Path:
+        parts = [p for p in (tier, subtest, run_name(run) if run != "" else "") if p]
+        return self.logs.joinpath(*parts, f"{rule}.log")
+
+
+TABLES = ("runs", "judges", "subtests", "tiers")
+
+
+def experiment(root: str | Path, name: str) -> ExperimentPaths:
+    return ExperimentPaths(Path(root) / name)
+
+
+class Templates:
+    """Snakemake path templates (strings with wildcards) under a results root."""
+
+    def __init__(self, root: str | Path):
+        self.exp = ExperimentPaths(Path(root) / "{experiment}")
+        self.run = self.exp.run("{tier}", "{subtest}", "{run}")
+        self.slot = self.run.judge_slot("{slot}")
+
+    def log(self, rule: str, level: str = "run") -> str:
+        if level == "run":
+            return str(self.exp.log(rule, "{tier}", "{subtest}", "{run}"))
+        if level == "subtest":
+            return str(self.exp.log(rule, "{tier}", "{subtest}"))
+        if level == "tier":
+            return str(self.exp.log(rule, "{tier}"))
+        return str(self.exp.log(rule))
+
+    def slot_log(self) -> str:
+        return str(self.exp.logs / "{tier}" / "{subtest}" / "run_{run}" / "judge_{slot}.log")

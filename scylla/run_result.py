@@ -1,0 +1,61 @@
+"""Rule `run_result`: run_result.json from agent/result.json, timing and judge/result.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scylla import jsonio
+from scylla.paths import RunPaths
+
+FAILURE_TOKENS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+
+
+def agent_failed(agent: dict[str, Any], output_text: str) -> bool:
+    """The agent left nothing usable: empty output, or the infra-failure signature."""
+    if not output_text.strip():
+        return True
+    tokens = agent.get("token_stats") or {}
+    return agent.get("exit_code") == -1 and not any(tokens.get(k) for k in FAILURE_TOKENS)
+
+
+def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
+    agent = jsonio.read_json_object(rp.agent_result) or {}
+    timing = jsonio.read_json_object(rp.agent_timing) or {}
+    judge = jsonio.read_json_object(rp.consensus) or {}
+    tokens = agent.get("token_stats") or {}
+    agent_cost = float(agent.get("cost_usd") or 0.0)
+    judge_cost = float(judge.get("cost_usd") or 0.0)
+    agent_s = float(timing.get("agent_duration_seconds") or 0.0)
+    judge_s = float(judge.get("judge_duration_seconds") or 0.0)
+    failed = agent_failed(agent, jsonio.read_text(rp.agent_output))
+    return {
+        "run_number": run_number,
+        "exit_code": agent.get("exit_code"),
+        "token_stats": tokens,
+        "tokens_input": int(tokens.get("input_tokens", 0))
+        + int(tokens.get("cache_read_tokens", 0)),
+        "tokens_output": int(tokens.get("output_tokens", 0)),
+        "cost_usd": agent_cost + judge_cost,
+        "agent_cost_usd": agent_cost,
+        "judge_cost_usd": judge_cost,
+        "duration_seconds": agent_s + judge_s,
+        "agent_duration_seconds": agent_s,
+        "judge_duration_seconds": judge_s,
+        "api_calls": agent.get("api_calls", 0),
+        "agent_failed": failed,
+        "timed_out": bool(agent.get("timed_out")),
+        "judge_score": judge.get("score", 0.0),
+        "judge_passed": bool(judge.get("passed")),
+        "judge_grade": judge.get("grade", "F"),
+        "judge_reasoning": judge.get("reasoning", ""),
+        "judge_valid": bool(judge.get("is_valid")),
+        "judges": [
+            {k: j.get(k) for k in ("model", "score", "passed", "grade", "is_valid", "reasoning")}
+            | {"judge_number": j.get("judge_number")}
+            for j in judge.get("judges", [])
+        ],
+    }
+
+
+def write(rp: RunPaths, run_number: int) -> None:
+    jsonio.write_json(rp.run_result, build(rp, run_number))

@@ -1,0 +1,1 @@
+"""Offline, deterministic stand-ins for external tools (the ``claude`` CLI)."""

@@ -1,0 +1,108 @@
+"""One function per Snakemake rule. Rules stay thin: they call exactly one of these.
+
+Each step appends what it did (and any traceback) to the rule's `log:` file, which Snakemake
+keeps even when the job fails.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scylla import agent, agent_result, jsonio, judge_prompt, reports, run_result, workspace
+from scylla.config import Experiment
+from scylla.judges import consensus, slot
+from scylla.paths import ExperimentPaths, experiment
+
+
+@contextmanager
+def job_log(log: str | Path, what: str) -> Iterator[None]:
+    path = Path(log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(msg: str) -> None:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{datetime.now(UTC).isoformat()} {msg}\n")
+
+    write(f"start {what}")
+    try:
+        yield
+    except BaseException:
+        write(f"FAILED {what}\n{traceback.format_exc()}")
+        raise
+    write(f"done {what}")
+
+
+def _ep(root: str | Path, exp: Experiment) -> ExperimentPaths:
+    return experiment(root, exp.name)
+
+
+def experiment_config(root: str | Path, exp: Experiment, log: str) -> None:
+    with job_log(log, "experiment_config"):
+        ep = _ep(root, exp)
+        jsonio.write_json(ep.resolved_config, {"experiments": [exp.saved_form()]})
+        jsonio.write_json(ep.experiment_json, exp.legacy_experiment_json())
+        jsonio.write_text(ep.task_prompt, exp.task["prompt"])
+        jsonio.write_text(ep.task_rubric, exp.task["rubric"])
+        jsonio.write_text(ep.task_solution, exp.task.get("solution", ""))
+
+
+def task_repo(root: str | Path, exp: Experiment, log: str) -> None:
+    with job_log(log, "task_repo"):
+        ep = _ep(root, exp)
+        workspace.prepare_task_repo(exp.task, ep.task_repo, ep.task_marker)
+
+
+def baseline(root: str | Path, exp: Experiment, log: str) -> None:
+    with job_log(log, "baseline"):
+        judge_prompt.write_baseline(exp, _ep(root, exp))
+
+
+def run_agent(root, exp: Experiment, tier: str, subtest: str, run: str, log: str, attempt: int):
+    with job_log(log, f"agent (attempt {attempt})"):
+        agent.run_agent(exp, Path(root), tier, subtest, int(run), Path(log), attempt)
+
+
+def agent_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+    with job_log(log, "agent_result"):
+        agent_result.write(_ep(root, exp).run(tier, subtest, run), exp.agent_for(tier, subtest))
+
+
+def judge_prompt_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+    with job_log(log, "judge_prompt"):
+        ep = _ep(root, exp)
+        judge_prompt.write(exp, ep, ep.run(tier, subtest, run))
+
+
+def judge(root, exp: Experiment, tier: str, subtest: str, run: str, slot_id: str, log: str):
+    with job_log(log, f"judge slot {slot_id}"):
+        slot.run_slot(exp, _ep(root, exp).run(tier, subtest, run), slot_id)
+
+
+def consensus_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+    with job_log(log, "consensus"):
+        rp = _ep(root, exp).run(tier, subtest, run)
+        consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
+
+
+def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+    with job_log(log, "run_result"):
+        run_result.write(_ep(root, exp).run(tier, subtest, run), int(run))
+
+
+def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> None:
+    with job_log(log, "subtest_report"):
+        reports.write_subtest(_ep(root, exp), exp, tier, subtest)
+
+
+def tier_report(root, exp: Experiment, tier: str, log: str) -> None:
+    with job_log(log, "tier_report"):
+        reports.write_tier(_ep(root, exp), exp, tier)
+
+
+def experiment_report(root, exp: Experiment, log: str) -> None:
+    with job_log(log, "experiment_report"):
+        reports.write_experiment(_ep(root, exp), exp)
