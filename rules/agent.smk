@@ -1,19 +1,18 @@
 rule agent:
-    input:
-        repo=ancient(T.exp.task_marker),
-        task=ancient(T.exp.task_solution),
+    # No file inputs on purpose: the task repository is a shared cache the job ensures
+    # itself. Re-runs come from `meaning` (params) or a missing output only.
     output:
         **{k: str(v) for k, v in T.run.agent_outputs.items()},
-    params:
-        # What the run means (model, prompt, subtest resources). Changing it re-runs exactly
-        # the affected runs; editing this rule's code does not (profile rerun-triggers).
-        meaning=lambda wc: exp_of(wc).run_digest(wc.tier, wc.subtest),
     log:
         T.log("agent"),
     resources:
         api_slots=1,
         runtime=agent_runtime,
         attempt=lambda wc, attempt: attempt,
+    params:
+        # What the run means (model, prompt, subtest resources). Changing it re-runs exactly
+        # the affected runs; editing this rule's code does not (profile rerun-triggers).
+        meaning=lambda wc: exp_of(wc).run_digest(wc.tier, wc.subtest),
     run:
         steps.run_agent(
             RESULTS,

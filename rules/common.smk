@@ -10,7 +10,6 @@ sys.path.insert(0, workflow.basedir)
 from scylla import hashing, paths, reports, steps  # noqa: E402
 from scylla.config import ConfigError, load_config  # noqa: E402
 
-
 validate(config, schema="../config/schemas/config.schema.yaml")
 
 try:
@@ -43,7 +42,10 @@ def experiment_targets(exp):
     for key in exp.run_keys():
         files += run_targets(ep.run(key.tier, key.subtest, key.run), exp)
     for tier, subtest in exp.subtests():
-        files += [ep.subtest_report(tier, subtest), ep.subtest_report(tier, subtest, "md")]
+        files += [
+            ep.subtest_report(tier, subtest),
+            ep.subtest_report(tier, subtest, "md"),
+        ]
     for tier in exp.tiers:
         files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
     files += [str(p) for p in reports.report_paths(ep)]
@@ -80,8 +82,21 @@ def experiment_tier_reports(wildcards):
 
 def agent_runtime(wildcards):
     """Minutes for a cluster scheduler: the agent timeout plus set-up and a margin."""
-    return int(float(exp_of(wildcards).agent_for(wildcards.tier, wildcards.subtest)["timeout"]) / 60) + 10
+    return (
+        int(
+            float(
+                exp_of(wildcards).agent_for(wildcards.tier, wildcards.subtest)[
+                    "timeout"
+                ]
+            )
+            / 60
+        )
+        + 10
+    )
 
 
 def judge_runtime(wildcards):
-    return int(2 * float(exp_of(wildcards).judge(wildcards.slot).get("timeout", 300)) / 60) + 5
+    return (
+        int(2 * float(exp_of(wildcards).judge(wildcards.slot).get("timeout", 300)) / 60)
+        + 5
+    )

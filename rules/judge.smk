@@ -1,15 +1,14 @@
 rule judge_prompt:
     input:
         output=T.run.agent_output,
-        baseline=ancient(T.exp.baseline),
     output:
         prompt=T.run.judge_prompt,
         diff=T.run.diff,
         checks=T.run.checks,
-    params:
-        meaning=lambda wc: exp_of(wc).prompt_digest(),
     log:
         T.log("judge_prompt"),
+    params:
+        meaning=lambda wc: exp_of(wc).prompt_digest(),
     run:
         steps.judge_prompt_(
             RESULTS,
@@ -26,14 +25,14 @@ rule judge:
         prompt=T.run.judge_prompt,
     output:
         **{k: str(v) for k, v in T.slot.outputs.items()},
-    params:
-        meaning=lambda wc: exp_of(wc).judge_digest(wc.slot),
     log:
         T.slot_log(),
     resources:
         api_slots=1,
         judge_jobs=1,
         runtime=judge_runtime,
+    params:
+        meaning=lambda wc: exp_of(wc).judge_digest(wc.slot),
     run:
         steps.judge(
             RESULTS,

@@ -93,9 +93,10 @@ def run_agent(
     ep = paths.experiment(root, exp.name)
     rp = ep.run(tier, subtest, run)
     _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} attempt {attempt}")
-    repo_info = jsonio.read_json_object(ep.task_marker)
-    if repo_info is None:
-        raise InfraError("infra", f"task repository marker missing or corrupt: {ep.task_marker}")
+    repo_info = workspace.ensure_task_repo(exp.task, ep.task_repo, ep.task_marker)
+    solution = exp.task.get("solution", "")
+    if solution and jsonio.read_text(ep.task_solution) != solution:
+        jsonio.write_text(ep.task_solution, solution)
     sub = exp.subtest(tier, subtest)
     workspace.create_worktree(ep.task_repo, repo_info["commit"], rp.workspace, sub["files"])
     jsonio.write_text(rp.agent_prompt, exp.task["prompt"])

@@ -14,7 +14,9 @@ OUTPUT_TAIL = 4000
 
 def run_checks(rubric: Rubric, workspace: Path, timeout: float = CHECK_TIMEOUT_SECONDS) -> dict:
     """{item_id: {command, exit_code, passed, output, duration_seconds, timed_out}}"""
-    env = process.base_env(PYTHONDONTWRITEBYTECODE="1")
+    env = process.base_env(
+        PYTHONDONTWRITEBYTECODE="1", GIT_CEILING_DIRECTORIES=str(workspace.resolve().parent)
+    )
     results: dict[str, Any] = {}
     for item in rubric.command_items:
         if not workspace.is_dir():

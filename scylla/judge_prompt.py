@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from scylla import checks, jsonio, rubric, workspace
+from scylla import checks, hashing, jsonio, rubric, workspace
 from scylla.adapters.claude_json import find_result_object
 from scylla.config import Experiment
 from scylla.gitutil import git, locked
@@ -71,24 +71,35 @@ def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
     rub = rubric.parse(exp.task["rubric"])
     after = checks.run_checks(rub, rp.workspace)
     jsonio.write_json(rp.checks, after)
-    baseline = jsonio.read_json_object(ep.baseline) or {}
+    baseline = ensure_baseline(exp, ep)
     answer = agent_answer(jsonio.read_text(rp.agent_output))
     jsonio.write_text(rp.judge_prompt, render(exp, answer, changes, baseline, after))
 
 
-def write_baseline(exp: Experiment, ep: ExperimentPaths) -> None:
-    """Run the rubric checks once on the untouched task commit."""
-    info = jsonio.read_json_object(ep.task_marker) or {}
+def ensure_baseline(exp: Experiment, ep: ExperimentPaths) -> dict[str, Any]:
+    """The rubric checks on the untouched task commit, run once and cached per rubric+commit."""
+    info = workspace.ensure_task_repo(exp.task, ep.task_repo, ep.task_marker)
+    key = hashing.digest({"rubric": exp.task["rubric"], "commit": info["commit"]})
+    with locked(ep.task_dir / ".baseline.lock"):
+        cached = jsonio.read_json_object(ep.baseline)
+        if cached and cached.get("key") == key:
+            return cached["results"]
+        results = _run_baseline(exp, ep, info["commit"])
+        jsonio.write_json(ep.baseline, {"key": key, "results": results})
+        return results
+
+
+def _run_baseline(exp: Experiment, ep: ExperimentPaths, commit: str) -> dict[str, Any]:
     rub = rubric.parse(exp.task["rubric"])
     repo = ep.task_repo.resolve()
     with tempfile.TemporaryDirectory(dir=ep.task_dir, prefix=".baseline-") as tmp:
         ws = (Path(tmp) / "ws").resolve()
         with locked(repo / ".git" / "scylla-worktree.lock"):
-            git("worktree", "add", "--quiet", "--detach", str(ws), info["commit"], cwd=repo)
+            git("worktree", "add", "--quiet", "--detach", str(ws), commit, cwd=repo)
         try:
             results = checks.run_checks(rub, ws)
         finally:
             with locked(repo / ".git" / "scylla-worktree.lock"):
                 git("worktree", "remove", "--force", str(ws), cwd=repo, check=False)
                 git("worktree", "prune", cwd=repo, check=False)
-    jsonio.write_json(ep.baseline, results)
+    return results

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scylla import agent, agent_result, jsonio, judge_prompt, reports, run_result, workspace
+from scylla import agent, agent_result, jsonio, judge_prompt, reports, run_result
 from scylla.config import Experiment
 from scylla.judges import consensus, slot
 from scylla.paths import ExperimentPaths, experiment
@@ -47,18 +47,6 @@ def experiment_config(root: str | Path, exp: Experiment, log: str) -> None:
         jsonio.write_json(ep.experiment_json, exp.legacy_experiment_json())
         jsonio.write_text(ep.task_prompt, exp.task["prompt"])
         jsonio.write_text(ep.task_rubric, exp.task["rubric"])
-        jsonio.write_text(ep.task_solution, exp.task.get("solution", ""))
-
-
-def task_repo(root: str | Path, exp: Experiment, log: str) -> None:
-    with job_log(log, "task_repo"):
-        ep = _ep(root, exp)
-        workspace.prepare_task_repo(exp.task, ep.task_repo, ep.task_marker)
-
-
-def baseline(root: str | Path, exp: Experiment, log: str) -> None:
-    with job_log(log, "baseline"):
-        judge_prompt.write_baseline(exp, _ep(root, exp))
 
 
 def run_agent(root, exp: Experiment, tier: str, subtest: str, run: str, log: str, attempt: int):

@@ -9,10 +9,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scylla import jsonio
+from scylla import hashing, jsonio
 from scylla.gitutil import git, locked
 
 RESOURCES_MESSAGE = "scylla: subtest resources"
+
+
+def task_identity(task: dict[str, Any]) -> str:
+    return hashing.digest({k: task.get(k) for k in ("repo", "commit", "source_digest")})
+
+
+def ensure_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[str, Any]:
+    """The task repository, prepared once per experiment (and again if the task changed).
+
+    It is a cache every agent job shares, not a rule output: making it one would hide
+    per-run changes from Snakemake (jobs downstream of a re-running job are not re-checked).
+    """
+    with locked(marker.parent / ".task.lock"):
+        info = jsonio.read_json_object(marker)
+        if info and info.get("identity") == task_identity(task) and (repo / ".git").exists():
+            return info
+        return prepare_task_repo(task, repo, marker)
 
 
 def prepare_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[str, Any]:
@@ -40,6 +57,7 @@ def prepare_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[st
     info = {
         "source": source,
         "requested_commit": task["commit"],
+        "identity": task_identity(task),
         "commit": commit,
         "prepared_at": datetime.now(UTC).isoformat(),
     }
@@ -66,6 +84,7 @@ def create_worktree(repo: Path, commit: str, workspace: Path, files: dict[str, s
         _remove_worktree(repo, workspace)
         workspace.parent.mkdir(parents=True, exist_ok=True)
         git("worktree", "add", "--quiet", "--detach", str(workspace), commit, cwd=repo)
+    _assert_own_worktree(workspace)
     for rel, text in sorted(files.items()):
         target = workspace / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +93,13 @@ def create_worktree(repo: Path, commit: str, workspace: Path, files: dict[str, s
         git("add", "--all", "--force", *sorted(files), cwd=workspace)
         git("commit", "--quiet", "--allow-empty", "-m", RESOURCES_MESSAGE, cwd=workspace)
     return git("rev-parse", "HEAD", cwd=workspace).strip()
+
+
+def _assert_own_worktree(workspace: Path) -> None:
+    """Never let git walk up into an enclosing repository (the project's own, say)."""
+    top = Path(git("rev-parse", "--show-toplevel", cwd=workspace).strip()).resolve()
+    if top != workspace.resolve():
+        raise RuntimeError(f"{workspace} is not its own git worktree (git toplevel: {top})")
 
 
 def base_commit(workspace: Path) -> str:
@@ -85,6 +111,7 @@ def capture_changes(workspace: Path) -> dict[str, str]:
     workspace = workspace.resolve()
     if not (workspace / ".git").exists():
         return {"status": "(workspace not available)", "diff": "", "deleted": ""}
+    _assert_own_worktree(workspace)
     status = git("status", "--porcelain=v1", "--untracked-files=all", cwd=workspace)
     # Diff against HEAD including untracked files, without touching the real index.
     index = workspace.parent / ".scylla-diff-index"

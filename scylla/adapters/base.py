@@ -80,7 +80,8 @@ class AgentContext:
 
     def env(self) -> dict[str, str]:
         """The agent's environment: ours, the bin dir of this Python, the configured extras."""
-        env = base_env()
+        # git inside the workspace must never find an enclosing repository.
+        env = base_env(GIT_CEILING_DIRECTORIES=str(self.workspace.resolve().parent))
         for key, value in {**self.agent.get("env", {}), **self.extra_env}.items():
             if value != REDACTED:  # a saved config never holds secrets: take the caller's
                 env[key] = self.expand(str(value))
