@@ -1,0 +1,164 @@
+"""The `scylla` command line: run, status, rerun, regenerate, repair — all on top of Snakemake."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from scylla import config, paths, status
+from scylla.commands import recovery, runner
+
+EPILOG_STATUS = """examples:
+  scylla status results/demo
+  scylla status results/demo --tier T0 --status failed --status partial
+  scylla status results/demo --runs 1,3 --format json
+"""
+
+
+def parse_runs(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            out += list(range(int(lo), int(hi) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
+def add_filters(p: argparse.ArgumentParser, statuses: tuple[str, ...]) -> None:
+    p.add_argument("results_dir", type=Path, help="an experiment directory: results/<experiment>")
+    p.add_argument("--tier", action="append", metavar="T", help="only tier T (repeatable)")
+    p.add_argument("--subtest", action="append", metavar="NN", help="only subtest NN (repeatable)")
+    p.add_argument("--runs", type=parse_runs, metavar="LIST", help="run numbers, e.g. 1,3,5 or 2-4")
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=statuses,
+        metavar="S",
+        help=f"only runs with status S (repeatable): {', '.join(statuses)}",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="print the snakemake commands")
+
+
+def load_experiment(results_dir: Path) -> tuple[paths.ExperimentPaths, config.Experiment]:
+    ep = paths.ExperimentPaths(results_dir)
+    try:
+        return ep, config.load_saved(results_dir)
+    except config.ConfigError as exc:
+        raise SystemExit(f"scylla: {exc}") from exc
+
+
+def selected_runs(args: argparse.Namespace, default_statuses=None) -> tuple:
+    ep, exp = load_experiment(args.results_dir)
+    runs = status.collect(ep, exp)
+    chosen = status.select(
+        runs, args.tier, args.subtest, args.runs, args.status or default_statuses
+    )
+    return ep, exp, runs, chosen
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def render_table(exp: config.Experiment, runs: list[status.RunStatus]) -> str:
+    c = status.counts(runs)
+    lines = [f"experiment {exp.name}: {len(runs)} runs, {len(exp.slots)} judge slot(s)"]
+    lines.append("agent:  " + "  ".join(f"{k} {v}" for k, v in c["agent"].items()))
+    lines.append("judges: " + "  ".join(f"{k} {v}" for k, v in c["judge"].items()))
+    lines.append(f"spend:  ${sum(r.cost_usd for r in runs):.4f}")
+    by_sub: dict[tuple[str, str], dict[str, int]] = {}
+    for r in runs:
+        row = by_sub.setdefault((r.tier, r.subtest), dict.fromkeys(status.AGENT_STATUSES, 0))
+        row[r.status] += 1
+    head = ["tier", "subtest", *status.AGENT_STATUSES]
+    table = [head] + [[t, s, *map(str, row.values())] for (t, s), row in sorted(by_sub.items())]
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    lines.append("")
+    lines += ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in table]
+    todo = [
+        r
+        for r in runs
+        if r.status != "completed" or any(j["status"] != "complete" for j in r.judges)
+    ]
+    if todo:
+        lines.append("")
+        lines.append("runs needing attention:")
+        for r in todo[:40]:
+            judges = " ".join(f"{j['slot']}:{j['status']}" for j in r.judges)
+            lines.append(
+                f"  {r.tier}/{r.subtest}/run_{r.run:02d}  {r.status:<9} judges {judges}"
+                + (f"  ({r.reason})" if r.reason else "")
+            )
+        if len(todo) > 40:
+            lines.append(f"  ... {len(todo) - 40} more (use --format csv for all)")
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ep, exp, _all, runs = selected_runs(args)
+    if args.format == "json":
+        print(json.dumps([r.as_dict() for r in runs], indent=1))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(
+            ["tier", "subtest", "run", "status", *(f"judge_{s}" for s in exp.slots), "reason"]
+        )
+        for r in runs:
+            w.writerow(
+                [r.tier, r.subtest, r.run, r.status, *(j["status"] for j in r.judges), r.reason]
+            )
+        sys.stdout.write(buf.getvalue())
+    else:
+        print(render_table(exp, runs))
+        print(f"\nresults: {ep.dir}  (report: {ep.report('md')})")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scylla",
+        description="Coding-agent experiments on Snakemake: run, inspect and recover them.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "status",
+        help="classify every run of a results directory",
+        epilog=EPILOG_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_filters(p, status.AGENT_STATUSES + status.JUDGE_STATUSES)
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.set_defaults(func=cmd_status)
+
+    runner.add_parser(sub)
+    recovery.add_parsers(sub, add_filters)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, passthrough = argv[:i], argv[i + 1 :]
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passthrough_ok", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.snakemake_args = [*unknown, *passthrough]
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

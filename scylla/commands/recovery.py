@@ -1,0 +1,271 @@
+"""`scylla rerun agents|judges`, `scylla regenerate`, `scylla repair`.
+
+Each one decides *which target files* are wanted and asks snakemake for them; snakemake
+decides which jobs that takes. Nothing is deleted: earlier attempts move to attempts/<k>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from scylla import archive, paths, snakemeta, status
+from scylla.commands.progress import Progress, summary_line
+from scylla.smk import Invocation, for_results, job_stats, rel_targets
+
+REPORT_RULES = ("subtest_report", "tier_report", "experiment_report")
+CHEAP_RULES = ("agent_result", "consensus", "run_result", *REPORT_RULES)
+AGENT_DEFAULT = ("failed", "partial", "missing")
+JUDGE_DEFAULT = ("failed", "partial", "missing")
+
+EPILOG_AGENTS = """examples:
+  scylla rerun agents results/demo                        # failed, partial and missing runs
+  scylla rerun agents results/demo --status partial --dry-run
+  scylla rerun agents results/demo --tier T1 --runs 2 --status completed   # re-do on purpose
+Failed and completed runs are archived to run_NN/attempts/<k>/ before they are re-run.
+"""
+EPILOG_JUDGES = """examples:
+  scylla rerun judges results/demo                        # failed, partial and missing slots
+  scylla rerun judges results/demo --judge-slot 2 --status failed
+Re-judging reads the saved judge_prompt.md and never runs an agent.
+"""
+EPILOG_REGEN = """examples:
+  scylla regenerate results/demo            # agent/result.json, run_result.json, reports
+  scylla regenerate results/demo --dry-run
+Zero agent or judge jobs: only the logs already on disk are parsed again.
+"""
+EPILOG_REPAIR = """examples:
+  scylla repair results/demo --dry-run      # what would be cleaned
+  scylla repair results/demo                # unlock, clean incomplete markers, show what is left
+"""
+
+
+def add_parsers(sub: argparse._SubParsersAction, add_filters: Callable) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    rerun = sub.add_parser("rerun", help="re-run agents or judges of selected runs")
+    rsub = rerun.add_subparsers(dest="what", required=True)
+    p = rsub.add_parser(
+        "agents",
+        help="re-run agents (and everything after them)",
+        epilog=EPILOG_AGENTS,
+        formatter_class=fmt,
+    )
+    add_filters(p, status.AGENT_STATUSES)
+    _common(p)
+    p.set_defaults(func=cmd_rerun_agents)
+    p = rsub.add_parser(
+        "judges",
+        help="re-run judge slots (never the agent)",
+        epilog=EPILOG_JUDGES,
+        formatter_class=fmt,
+    )
+    add_filters(p, status.JUDGE_STATUSES)
+    p.add_argument(
+        "--judge-slot",
+        type=int,
+        action="append",
+        metavar="N",
+        help="only judge slot N (repeatable)",
+    )
+    _common(p)
+    p.set_defaults(func=cmd_rerun_judges)
+    p = sub.add_parser(
+        "regenerate",
+        help="rebuild results from logs only",
+        epilog=EPILOG_REGEN,
+        formatter_class=fmt,
+    )
+    add_filters(p, status.AGENT_STATUSES)
+    _common(p)
+    p.set_defaults(func=cmd_regenerate)
+    p = sub.add_parser(
+        "repair",
+        help="after a crash: unlock, clean incomplete metadata",
+        epilog=EPILOG_REPAIR,
+        formatter_class=fmt,
+    )
+    p.add_argument("results_dir", type=Path)
+    p.add_argument("--dry-run", "-n", action="store_true", help="only say what would be done")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_repair)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dry-run",
+        "-n",
+        action="store_true",
+        help="show the snakemake command and its dry-run job list; change nothing",
+    )
+    p.add_argument("--cores", type=int, default=None, help="snakemake --cores")
+    p.set_defaults(passthrough_ok=True)
+
+
+def _report_targets(ep: paths.ExperimentPaths, exp) -> list[Path]:
+    files: list[Path] = []
+    for tier, sub in exp.subtests():
+        files += [ep.subtest_report(tier, sub), ep.subtest_report(tier, sub, "md")]
+    for tier in exp.tiers:
+        files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
+    return files + [ep.report(), ep.report("md"), *(ep.table(n) for n in paths.TABLES)]
+
+
+def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
+    extra = list(getattr(args, "snakemake_args", []))
+    if args.cores:
+        extra += ["--cores", str(args.cores)]
+    inv.extra = [*inv.extra, *extra]
+    if not inv.targets:
+        print(f"scylla: nothing to {what}: no run matches the filters")
+        return 0
+    if args.dry_run or args.verbose:
+        print("+ " + inv.shell())
+    if args.dry_run:
+        proc = inv.run("--dry-run", "--quiet", "rules", capture=True)
+        stats = job_stats(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            print(proc.stdout + proc.stderr)
+            return proc.returncode
+        print("jobs snakemake would run:")
+        for rule, n in stats.items():
+            if rule != "all":
+                print(f"  {rule:<20} {n}")
+        if not stats:
+            print("  (none: every requested file is present and up to date)")
+        return 0
+    with Progress(lambda: summary_line([(ep, exp)])):
+        proc = inv.run("--quiet", "rules", "host", "reason")
+    return proc.returncode
+
+
+def cmd_rerun_agents(args: argparse.Namespace) -> int:
+    from scylla.cli import selected_runs
+
+    ep, exp, _all, chosen = selected_runs(args, list(AGENT_DEFAULT))
+    inv = for_results(ep)
+    targets: list[Path] = []
+    archived: list[Path] = []
+    for r in chosen:
+        rp = ep.run(r.tier, r.subtest, r.run)
+        if r.status != "missing":
+            archived.append(rp.agent_output)
+            if not args.dry_run:
+                where = archive.archive_run(rp, f"rerun agents (status {r.status})")
+                if where and args.verbose:
+                    print(f"archived {rp.dir} -> {where}")
+        targets.append(rp.run_result)
+    if targets:
+        targets += _report_targets(ep, exp)
+    inv.targets = rel_targets(inv, targets)
+    if args.dry_run and archived:
+        # What the run will do once those attempts are archived.
+        inv.extra = ["--forcerun", *rel_targets(inv, archived)]
+    return _execute(args, ep, exp, inv, "re-run")
+
+
+def cmd_rerun_judges(args: argparse.Namespace) -> int:
+    from scylla.cli import selected_runs
+
+    ep, exp, _all, runs = selected_runs(args, None)
+    wanted = set(args.status or JUDGE_DEFAULT)
+    slots = {f"{n:02d}" for n in args.judge_slot} if args.judge_slot else set(exp.slots)
+    inv = for_results(ep)
+    targets: list[Path] = []
+    for r in runs:
+        rp = ep.run(r.tier, r.subtest, r.run)
+        if r.status in ("missing", "partial"):
+            continue  # no finished agent to judge: that is `rerun agents`
+        picked = [j["slot"] for j in r.judges if j["slot"] in slots and j["status"] in wanted]
+        for slot in picked:
+            if not args.dry_run:
+                archive.archive_judge_slot(rp, slot, "rerun judges")
+            targets.append(rp.judge_slot(slot).judgment)
+        if picked:
+            targets.append(rp.run_result)
+    if targets:
+        targets += _report_targets(ep, exp)
+    inv.targets = rel_targets(inv, targets)
+    # The agent rule is not allowed: a judge re-run can never start an agent.
+    inv.extra = ["--allowed-rules", "judge_prompt", "judge", *CHEAP_RULES]
+    judgments = [t for t in targets if t.name == "judgment.json"]
+    if args.dry_run and judgments:
+        inv.extra += ["--forcerun", *rel_targets(inv, judgments)]
+    return _execute(args, ep, exp, inv, "re-judge")
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    from scylla.cli import selected_runs
+
+    ep, exp, _all, chosen = selected_runs(args, ["completed", "results", "failed"])
+    inv = for_results(ep)
+    targets: list[Path] = []
+    for r in chosen:
+        if r.status not in ("completed", "results", "failed"):
+            continue
+        rp = ep.run(r.tier, r.subtest, r.run)
+        targets.append(rp.agent_result)
+        judged = all(rp.judge_slot(s).judgment.exists() for s in exp.slots)
+        if judged:
+            targets += [rp.consensus, rp.run_result]
+    forced = ["agent_result", "consensus", "run_result", *REPORT_RULES]
+    if targets:
+        targets += _report_targets(ep, exp)
+    inv.targets = rel_targets(inv, targets)
+    inv.extra = ["--allowed-rules", *CHEAP_RULES, "--forcerun", *forced]
+    return _execute(args, ep, exp, inv, "regenerate")
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from scylla.cli import load_experiment
+
+    ep, exp = load_experiment(args.results_dir)
+    workdir = snakemeta.find_workdir(ep.dir)
+    inv = for_results(ep)
+    locks = snakemeta.locks(workdir)
+    incomplete = sorted(snakemeta.incomplete_files(workdir))
+    mine = [p for p in incomplete if ep.dir.resolve() in p.parents]
+    print(f"locks: {len(locks)}; incomplete outputs under {ep.dir}: {len(mine)}")
+    for p in mine[:20]:
+        print(f"  incomplete: {p}")
+    if not args.dry_run:
+        if locks:
+            inv.run("--unlock", capture=True)
+            print("unlocked")
+        if mine:
+            proc = inv.run("--cleanup-metadata", *rel_targets(inv, mine), capture=True)
+            if proc.returncode != 0:
+                print(proc.stdout + proc.stderr)
+                return proc.returncode
+            print(f"cleaned the incomplete markers of {len(mine)} file(s)")
+        _archive_partials(ep, exp)
+        _prune_worktrees(ep)
+    proc = inv.run("--dry-run", "--quiet", "rules", capture=True)
+    stats = job_stats(proc.stdout + proc.stderr)
+    print("what a run would do now:")
+    for rule, n in stats.items():
+        if rule != "all":
+            print(f"  {rule:<20} {n}")
+    if not stats:
+        print("  nothing: every artifact is present and up to date")
+    runs = status.collect(ep, exp)
+    print("status: " + "  ".join(f"{k} {v}" for k, v in status.counts(runs)["agent"].items()))
+    return 0
+
+
+def _archive_partials(ep: paths.ExperimentPaths, exp) -> None:
+    for r in status.collect(ep, exp):
+        if r.status == "partial":
+            where = archive.archive_run(ep.run(r.tier, r.subtest, r.run), "partial (repair)")
+            if where:
+                print(
+                    f"archived partial attempt of {r.tier}/{r.subtest}/run_{r.run:02d} -> {where}"
+                )
+
+
+def _prune_worktrees(ep: paths.ExperimentPaths) -> None:
+    if (ep.task_repo / ".git").exists() and shutil.which("git"):
+        from scylla.gitutil import git
+
+        git("worktree", "prune", cwd=ep.task_repo.resolve(), check=False)

@@ -1,0 +1,140 @@
+"""`scylla run`: a thin wrapper over snakemake with the original runner's options."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scylla import config, jsonio, paths
+from scylla.commands.progress import Progress, summary_line
+from scylla.hashing import digest
+from scylla.smk import REPO, Invocation
+
+EPILOG = """examples:
+  scylla run                                   # the demo (config/config.yaml)
+  scylla run my.yaml --tiers T0 T1 --runs 5    # a subset, 5 runs per subtest
+  scylla run --model claude-opus-4-5 --add-judge claude-haiku-4-5
+  scylla run --fresh                           # a new experiment directory; the old one stays
+  scylla run -- --dry-run                      # anything after -- goes to snakemake
+  scylla run results/demo/config/scylla.json   # continue an experiment from its saved config
+
+Any unknown option is passed to snakemake as it is (e.g. --dry-run, --forceall, -j 8).
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run (or resume) the experiments of a config through snakemake",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "config", nargs="?", default=None, help="config file (default: config/config.yaml)"
+    )
+    p.add_argument("--tiers", nargs="+", metavar="T", help="tiers to run, e.g. T0 T1")
+    p.add_argument("--runs", type=int, metavar="N", help="runs per subtest")
+    p.add_argument("--parallel", type=int, metavar="N", help="jobs at once (snakemake --cores)")
+    p.add_argument("--model", help="agent model")
+    p.add_argument("--judge-model", help="model of every claude-code judge")
+    p.add_argument(
+        "--add-judge",
+        action="append",
+        nargs="?",
+        const="",
+        metavar="M",
+        help="add a judge slot (model M, default the first judge's); repeatable",
+    )
+    p.add_argument("--timeout", type=float, metavar="S", help="agent timeout in seconds")
+    p.add_argument("--max-subtests", type=int, metavar="N", help="at most N subtests per tier")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start new experiment directories (<name>-<UTC time>); old ones stay",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="full snakemake output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress, minimal output")
+    p.set_defaults(func=cmd_run, passthrough_ok=True)
+
+
+def default_config() -> Path:
+    local = Path("config/config.yaml")
+    return local if local.exists() else REPO / "config" / "config.yaml"
+
+
+def apply_overrides(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The original runner's options as config overrides on every experiment."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    for exp in cfg["experiments"]:
+        if args.fresh:
+            exp["name"] = f"{exp['name']}-{stamp}"
+        if args.tiers:
+            tiers = exp.get("tiers", cfg.get("tiers"))
+            if isinstance(tiers, dict):
+                exp["tiers"] = {t: v for t, v in tiers.items() if t in args.tiers}
+            else:
+                exp["tiers"] = list(args.tiers)
+        if args.runs:
+            exp["runs"] = args.runs
+        if args.max_subtests:
+            exp["max_subtests"] = args.max_subtests
+        agent = dict(cfg.get("agent", {}), **exp.get("agent", {}))
+        if args.model:
+            agent["model"] = args.model
+        if args.timeout:
+            agent["timeout"] = args.timeout
+        exp["agent"] = agent
+        judges = [dict(j) for j in exp.get("judges", cfg.get("judges", []))]
+        if args.judge_model:
+            for j in judges:
+                if j.get("adapter", "claude-code") == "claude-code":
+                    j["model"] = args.judge_model
+        for model in args.add_judge or []:
+            base = dict(judges[0]) if judges else {"adapter": "claude-code"}
+            base.pop("slot", None)
+            base["slot"] = max((j.get("slot", i + 1) for i, j in enumerate(judges)), default=0) + 1
+            if model:
+                base["model"] = model
+            judges.append(base)
+        exp["judges"] = judges
+    return cfg
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg_path = Path(args.config) if args.config else default_config()
+    try:
+        cfg = config.load_file(cfg_path)
+        if cfg_path.suffix == ".json" and "experiments" in cfg and "results_dir" not in cfg:
+            # A saved experiment config: keep writing where it lives.
+            cfg["results_dir"] = str(cfg_path.resolve().parent.parent.parent)
+        cfg = apply_overrides(cfg, args)
+        results_root, exps = config.load_config(cfg, Path.cwd(), REPO)
+    except (config.ConfigError, OSError) as exc:
+        raise SystemExit(f"scylla: {exc}") from exc
+    effective = Path(".snakemake/scylla") / f"config-{digest(cfg)}.yaml"
+    jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False))
+    inv = Invocation(workdir=Path.cwd(), configfile=effective)
+    extra = list(args.snakemake_args)
+    if args.parallel:
+        extra += ["--cores", str(args.parallel)]
+    if args.quiet:
+        extra += ["--quiet", "all"]
+    elif not args.verbose:
+        extra += ["--quiet", "rules", "host", "reason"]
+    if args.verbose:
+        print("+ " + inv.shell(*extra))
+    pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
+    dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
+    if args.quiet or dry:
+        code = inv.run(*extra).returncode
+    else:
+        with Progress(lambda: summary_line(pairs)):
+            code = inv.run(*extra).returncode
+    if not args.quiet and not dry:
+        for ep, _exp in pairs:
+            print(f"results: {ep.dir}   status: scylla status {ep.dir}")
+    return code
