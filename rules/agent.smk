@@ -5,6 +5,8 @@ rule agent:
         **{k: str(v) for k, v in T.run.agent_outputs.items()},
     log:
         T.log("agent"),
+    conda:
+        "../envs/scylla.yaml"
     resources:
         api_slots=1,
         runtime=agent_runtime,
@@ -13,16 +15,11 @@ rule agent:
         # What the run means (model, prompt, subtest resources). Changing it re-runs exactly
         # the affected runs; editing this rule's code does not (profile rerun-triggers).
         meaning=lambda wc: exp_of(wc).run_digest(wc.tier, wc.subtest),
-    run:
-        steps.run_agent(
-            RESULTS,
-            exp_of(wildcards),
-            wildcards.tier,
-            wildcards.subtest,
-            wildcards.run,
-            log[0],
-            resources.attempt,
-        )
+        spec=spec,
+        run_dir=lambda wc, output: paths.run_dir_of(output[0]),
+    shell:
+        "python -m scylla.step agent --spec {params.spec} --run-dir {params.run_dir}"
+        " --attempt {resources.attempt} --log {log}"
 
 
 rule agent_result:

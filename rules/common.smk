@@ -1,3 +1,4 @@
+import json
 import re
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from scylla import hashing, paths, reports, steps  # noqa: E402
+from scylla import hashing, jsonio, paths, reports, steps  # noqa: E402
 from scylla.config import ConfigError, load_config  # noqa: E402
 
 validate(config, schema="../config/schemas/config.schema.yaml")
@@ -18,6 +19,14 @@ except ConfigError as exc:
     raise WorkflowError(f"scylla config: {exc}")
 
 EXPS = {e.name: e for e in _experiments}
+
+# Out-of-process steps (agent, judge_prompt, judge) run `python -m scylla.step`.
+steps.prepare_step_environment(workflow.basedir)
+for _exp in EXPS.values():
+    _spec = paths.spec_file(".", _exp.name)
+    _text = json.dumps(_exp.data, indent=1, sort_keys=True)
+    if jsonio.read_text(_spec) != _text:
+        jsonio.write_text(_spec, _text)
 T = paths.Templates(RESULTS)
 WILDCARDS = dict(paths.WILDCARD_CONSTRAINTS)
 WILDCARDS["experiment"] = "|".join(re.escape(n) for n in EXPS)
@@ -78,6 +87,10 @@ def tier_subtest_reports(wildcards):
 def experiment_tier_reports(wildcards):
     ep = paths.experiment(RESULTS, wildcards.experiment)
     return [str(ep.tier_report(t)) for t in exp_of(wildcards).tiers]
+
+
+def spec(wildcards):
+    return str(paths.spec_file(".", wildcards.experiment))
 
 
 def agent_runtime(wildcards):

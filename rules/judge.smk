@@ -7,17 +7,15 @@ rule judge_prompt:
         checks=T.run.checks,
     log:
         T.log("judge_prompt"),
+    conda:
+        "../envs/scylla.yaml"
     params:
         meaning=lambda wc: exp_of(wc).prompt_digest(),
-    run:
-        steps.judge_prompt_(
-            RESULTS,
-            exp_of(wildcards),
-            wildcards.tier,
-            wildcards.subtest,
-            wildcards.run,
-            log[0],
-        )
+        spec=spec,
+        run_dir=lambda wc, output: paths.run_dir_of(output[0]),
+    shell:
+        "python -m scylla.step judge_prompt --spec {params.spec} --run-dir {params.run_dir}"
+        " --log {log}"
 
 
 rule judge:
@@ -27,22 +25,19 @@ rule judge:
         **{k: str(v) for k, v in T.slot.outputs.items()},
     log:
         T.slot_log(),
+    conda:
+        "../envs/scylla.yaml"
     resources:
         api_slots=1,
         judge_jobs=1,
         runtime=judge_runtime,
     params:
         meaning=lambda wc: exp_of(wc).judge_digest(wc.slot),
-    run:
-        steps.judge(
-            RESULTS,
-            exp_of(wildcards),
-            wildcards.tier,
-            wildcards.subtest,
-            wildcards.run,
-            wildcards.slot,
-            log[0],
-        )
+        spec=spec,
+        run_dir=lambda wc, output: paths.run_dir_of(output[0]),
+    shell:
+        "python -m scylla.step judge --spec {params.spec} --run-dir {params.run_dir}"
+        " --slot {wildcards.slot} --log {log}"
 
 
 rule consensus:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from scylla import hashing
@@ -70,6 +69,8 @@ def load_schema() -> dict[str, Any]:
 
 def validate(cfg: Mapping[str, Any]) -> None:
     """Validate against the JSON schema; raise ConfigError naming the offending key."""
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(load_schema())
     errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:

@@ -263,6 +263,20 @@ class ExperimentPaths:
 TABLES = ("runs", "judges", "subtests", "tiers")
 
 
+def run_dir_of(path: str | Path) -> Path:
+    """The run_<NN> directory holding `path`."""
+    p = Path(path)
+    for d in [p, *p.parents]:
+        if d.name.startswith("run_") and d.name[4:].isdigit():
+            return d
+    raise ValueError(f"{path} is not inside a run directory")
+
+
+def spec_file(workdir: str | Path, experiment_name: str) -> Path:
+    """The resolved experiment the Snakefile saves at parse time for out-of-process steps."""
+    return Path(workdir) / ".snakemake" / "scylla" / "experiments" / f"{experiment_name}.json"
+
+
 def experiment(root: str | Path, name: str) -> ExperimentPaths:
     return ExperimentPaths(Path(root) / name)
 

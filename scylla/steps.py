@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scylla import agent, agent_result, jsonio, judge_prompt, reports, run_result
+from scylla import jsonio
 from scylla.config import Experiment
-from scylla.judges import consensus, slot
 from scylla.paths import ExperimentPaths, experiment
 
 
@@ -36,6 +35,18 @@ def job_log(log: str | Path, what: str) -> Iterator[None]:
     write(f"done {what}")
 
 
+def prepare_step_environment(workflow_dir: str) -> None:
+    """Make `python -m scylla.step` work in shell jobs: this package importable and this
+    interpreter first on PATH (a conda env, when used, is activated in front of it)."""
+    import os
+    import sys
+
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [workflow_dir, *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+
+
 def _ep(root: str | Path, exp: Experiment) -> ExperimentPaths:
     return experiment(root, exp.name)
 
@@ -50,47 +61,72 @@ def experiment_config(root: str | Path, exp: Experiment, log: str) -> None:
 
 
 def run_agent(root, exp: Experiment, tier: str, subtest: str, run: str, log: str, attempt: int):
+
+    from scylla import agent
+
     with job_log(log, f"agent (attempt {attempt})"):
         agent.run_agent(exp, Path(root), tier, subtest, int(run), Path(log), attempt)
 
 
 def agent_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+
+    from scylla import agent_result
+
     with job_log(log, "agent_result"):
         agent_result.write(_ep(root, exp).run(tier, subtest, run), exp.agent_for(tier, subtest))
 
 
 def judge_prompt_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+
+    from scylla import judge_prompt
+
     with job_log(log, "judge_prompt"):
         ep = _ep(root, exp)
         judge_prompt.write(exp, ep, ep.run(tier, subtest, run))
 
 
 def judge(root, exp: Experiment, tier: str, subtest: str, run: str, slot_id: str, log: str):
+    from scylla.judges import slot
+
     with job_log(log, f"judge slot {slot_id}"):
         slot.run_slot(exp, _ep(root, exp).run(tier, subtest, run), slot_id)
 
 
 def consensus_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+    from scylla.judges import consensus
+
     with job_log(log, "consensus"):
         rp = _ep(root, exp).run(tier, subtest, run)
         consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
 
 
 def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+
+    from scylla import run_result
+
     with job_log(log, "run_result"):
         run_result.write(_ep(root, exp).run(tier, subtest, run), int(run))
 
 
 def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> None:
+
+    from scylla import reports
+
     with job_log(log, "subtest_report"):
         reports.write_subtest(_ep(root, exp), exp, tier, subtest)
 
 
 def tier_report(root, exp: Experiment, tier: str, log: str) -> None:
+
+    from scylla import reports
+
     with job_log(log, "tier_report"):
         reports.write_tier(_ep(root, exp), exp, tier)
 
 
 def experiment_report(root, exp: Experiment, log: str) -> None:
+
+    from scylla import reports
+
     with job_log(log, "experiment_report"):
         reports.write_experiment(_ep(root, exp), exp)

@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint format rulegraph bench clean-demo install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+## Run the embedded demo end to end (offline, stand-in claude), then print its status.
+demo: $(STAMP)
+	$(BIN)/scylla run
+	@echo
+	$(BIN)/scylla status results/demo
+
+## The test suite: real snakemake runs in temporary directories.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/snakefmt Snakefile rules
+
+## Re-render docs/rulegraph.svg from the real workflow (needs graphviz's `dot`).
+rulegraph: $(STAMP)
+	$(BIN)/snakemake --rulegraph dot 2>/dev/null | dot -Tsvg > docs/rulegraph.svg
+	$(BIN)/snakemake --rulegraph dot 2>/dev/null | dot -Tpng -Gdpi=110 > docs/rulegraph.png
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/regenerate.py
+
+clean-demo:
+	@echo "results/ is never deleted by make; move it away yourself if you want a fresh demo."

@@ -1,0 +1,38 @@
+"""`python -m scylla.step RULE ...`: the expensive rules (agent, judge_prompt, judge) as
+processes of their own, so they can run in a conda env (`--sdm conda`), a container or on a
+cluster node. They read the resolved experiment the Snakefile saved at parse time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from scylla.config import Experiment
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m scylla.step")
+    p.add_argument("rule", choices=("agent", "judge_prompt", "judge"))
+    p.add_argument("--spec", required=True, type=Path, help="resolved experiment JSON")
+    p.add_argument("--run-dir", required=True, type=Path, help="results/<exp>/<tier>/<sub>/run_NN")
+    p.add_argument("--slot")
+    p.add_argument("--attempt", type=int, default=1)
+    p.add_argument("--log", required=True)
+    a = p.parse_args(argv)
+    exp = Experiment(json.loads(a.spec.read_text()))
+    root = a.run_dir.parents[3]
+    tier, subtest, run = a.run_dir.parts[-3], a.run_dir.parts[-2], a.run_dir.name[4:]
+    from scylla import steps
+
+    if a.rule == "agent":
+        steps.run_agent(root, exp, tier, subtest, run, a.log, a.attempt)
+    elif a.rule == "judge_prompt":
+        steps.judge_prompt_(root, exp, tier, subtest, run, a.log)
+    else:
+        steps.judge(root, exp, tier, subtest, run, a.slot, a.log)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
