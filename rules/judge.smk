@@ -31,13 +31,14 @@ rule judge:
         api_slots=1,
         judge_jobs=1,
         runtime=judge_runtime,
+        attempt=lambda wc, attempt: attempt,
     params:
         meaning=lambda wc: exp_of(wc).judge_digest(wc.slot),
         spec=spec,
         run_dir=lambda wc, output: paths.run_dir_of(output[0]),
     shell:
         "python -m scylla.step judge --spec {params.spec} --run-dir {params.run_dir}"
-        " --slot {wildcards.slot} --log {log}"
+        " --slot {wildcards.slot} --attempt {resources.attempt} --log {log}"
 
 
 rule consensus:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from scylla import jsonio, paths, workspace
 from scylla.adapters import AgentContext, InfraError, get_adapter
+from scylla.adapters.base import backoff_seconds
 from scylla.config import Experiment
 from scylla.process import ProcessResult
 from scylla.secrets import redact_env
 
 RECORDED_ENV = ("PATH", "HOME", "USER", "SHELL", "LANG")
-MAX_BACKOFF_SECONDS = 600.0
 
 
 def _now() -> str:
@@ -81,8 +81,7 @@ def command_log(result: ProcessResult, ctx: AgentContext, env: dict[str, str]) -
 
 
 def _backoff(ctx: AgentContext, log: Path) -> None:
-    base = float(ctx.agent.get("rate_limit_backoff", 30))
-    delay = min(base * 2 ** max(ctx.attempt - 1, 0), MAX_BACKOFF_SECONDS)
+    delay = backoff_seconds(ctx.agent.get("rate_limit_backoff", 30), ctx.attempt)
     _log(log, f"rate limited: waiting {delay:.0f}s before failing the job for a retry")
     time.sleep(delay)
 

@@ -338,7 +338,8 @@ class Experiment:
         return hashing.digest({"agent": agent, "task": task, "subtest": sub})
 
     def judge_digest(self, slot: str | int) -> str:
-        judge = {k: v for k, v in self.judge(slot).items() if k not in ("timeout", "slot")}
+        limits = ("timeout", "slot", "rate_limit_backoff")
+        judge = {k: v for k, v in self.judge(slot).items() if k not in limits}
         return hashing.digest(
             {
                 "judge": judge,

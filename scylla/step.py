@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     elif a.rule == "judge_prompt":
         steps.judge_prompt_(root, exp, tier, subtest, run, a.log)
     else:
-        steps.judge(root, exp, tier, subtest, run, a.slot, a.log)
+        steps.judge(root, exp, tier, subtest, run, a.slot, a.log, a.attempt)
     return 0
 
 

@@ -85,11 +85,13 @@ def judge_prompt_(root, exp: Experiment, tier: str, subtest: str, run: str, log:
         judge_prompt.write(exp, ep, ep.run(tier, subtest, run))
 
 
-def judge(root, exp: Experiment, tier: str, subtest: str, run: str, slot_id: str, log: str):
+def judge(
+    root, exp: Experiment, tier: str, subtest: str, run: str, slot_id: str, log: str, attempt=1
+):
     from scylla.judges import slot
 
     with job_log(log, f"judge slot {slot_id}"):
-        slot.run_slot(exp, _ep(root, exp).run(tier, subtest, run), slot_id)
+        slot.run_slot(exp, _ep(root, exp).run(tier, subtest, run), slot_id, attempt)
 
 
 def consensus_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:

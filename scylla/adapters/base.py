@@ -115,6 +115,14 @@ def which(cli: str, env: dict[str, str]) -> str:
     return found
 
 
+MAX_BACKOFF_SECONDS = 600.0
+
+
+def backoff_seconds(base: float, attempt: int) -> float:
+    """Wait before failing a rate-limited job for Snakemake to retry: base * 2^(attempt-1)."""
+    return min(float(base) * 2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+
+
 def has_sign(text: str, signs: tuple[str, ...]) -> bool:
     low = text.lower()
     return any(s in low for s in signs)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scylla import checks, jsonio, rubric
+from scylla.adapters.base import InfraError, backoff_seconds
 from scylla.config import Experiment
 from scylla.grading import grade_for
 from scylla.judges import llm
@@ -84,7 +85,7 @@ def _llm_judgment(
     return judgment, extra
 
 
-def run_slot(exp: Experiment, rp: RunPaths, slot: str) -> None:
+def run_slot(exp: Experiment, rp: RunPaths, slot: str, attempt: int = 1) -> None:
     cfg = exp.judge(slot)
     jp = rp.judge_slot(slot)
     jp.dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +97,12 @@ def run_slot(exp: Experiment, rp: RunPaths, slot: str) -> None:
     elif cfg["adapter"] == "checks":
         judgment = _checks_judgment(rp, rub)
     else:
-        judgment, extra = _llm_judgment(exp, cfg, rp, jp, rub)
+        try:
+            judgment, extra = _llm_judgment(exp, cfg, rp, jp, rub)
+        except InfraError as exc:
+            if exc.kind == "rate_limit":
+                time.sleep(backoff_seconds(cfg.get("rate_limit_backoff", 30), attempt))
+            raise
     for path in (jp.response, jp.stdout):
         if not path.exists():
             jsonio.write_text(path, "")
