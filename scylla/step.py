@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from scylla.config import Experiment
@@ -24,14 +25,24 @@ def main(argv: list[str] | None = None) -> int:
     root = a.run_dir.parents[3]
     tier, subtest, run = a.run_dir.parts[-3], a.run_dir.parts[-2], a.run_dir.name[4:]
     from scylla import steps
+    from scylla.adapters.base import InfraError
 
+    try:
+        _dispatch(steps, a, root, exp, tier, subtest, run)
+    except InfraError as exc:
+        # Expected and retried by Snakemake: one line, the details are in the log.
+        print(f"scylla: infrastructure error {exc} (log: {a.log})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _dispatch(steps, a: argparse.Namespace, root, exp, tier, subtest, run) -> None:
     if a.rule == "agent":
         steps.run_agent(root, exp, tier, subtest, run, a.log, a.attempt)
     elif a.rule == "judge_prompt":
         steps.judge_prompt_(root, exp, tier, subtest, run, a.log)
     else:
         steps.judge(root, exp, tier, subtest, run, a.slot, a.log, a.attempt)
-    return 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,10 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra = list(args.snakemake_args)
     if args.parallel:
         extra += ["--cores", str(args.parallel)]
-    if args.quiet:
-        extra += ["--quiet", "all"]
-    elif not args.verbose:
-        extra += ["--quiet", "rules", "host", "reason"]
+    if not args.verbose:
+        extra += ["--quiet", "all"]  # errors still show; progress comes from us
     if args.verbose:
         print("+ " + inv.shell(*extra))
     pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
@@ -137,4 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet and not dry:
         for ep, _exp in pairs:
             print(f"results: {ep.dir}   status: scylla status {ep.dir}")
+    if code != 0:
+        print(
+            f"scylla: snakemake exited with status {code}; failed jobs keep their logs under "
+            "<results>/logs/ — run it again to retry them, or see `scylla status`.",
+            file=sys.stderr,
+        )
     return code
