@@ -43,25 +43,34 @@ EPILOG_REPAIR = """examples:
 
 
 def add_parsers(sub: argparse._SubParsersAction, add_filters: Callable) -> None:
-    fmt = argparse.RawDescriptionHelpFormatter
-    rerun = sub.add_parser("rerun", help="re-run agents or judges of selected runs")
-    rsub = rerun.add_subparsers(dest="what", required=True)
-    p = rsub.add_parser(
+    def command(parent, name: str, help_: str, epilog: str, func: Callable, statuses=None):
+        p = parent.add_parser(
+            name, help=help_, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        if statuses is not None:
+            add_filters(p, statuses)
+            _common(p)
+        p.set_defaults(func=func)
+        return p
+
+    rsub = sub.add_parser("rerun", help="re-run agents or judges of selected runs")
+    rsub = rsub.add_subparsers(dest="what", required=True)
+    command(
+        rsub,
         "agents",
-        help="re-run agents (and everything after them)",
-        epilog=EPILOG_AGENTS,
-        formatter_class=fmt,
+        "re-run agents (and everything after them)",
+        EPILOG_AGENTS,
+        cmd_rerun_agents,
+        status.AGENT_STATUSES,
     )
-    add_filters(p, status.AGENT_STATUSES)
-    _common(p)
-    p.set_defaults(func=cmd_rerun_agents)
-    p = rsub.add_parser(
+    p = command(
+        rsub,
         "judges",
-        help="re-run judge slots (never the agent)",
-        epilog=EPILOG_JUDGES,
-        formatter_class=fmt,
+        "re-run judge slots (never the agent)",
+        EPILOG_JUDGES,
+        cmd_rerun_judges,
+        status.JUDGE_STATUSES,
     )
-    add_filters(p, status.JUDGE_STATUSES)
     p.add_argument(
         "--judge-slot",
         type=int,
@@ -69,27 +78,20 @@ def add_parsers(sub: argparse._SubParsersAction, add_filters: Callable) -> None:
         metavar="N",
         help="only judge slot N (repeatable)",
     )
-    _common(p)
-    p.set_defaults(func=cmd_rerun_judges)
-    p = sub.add_parser(
+    command(
+        sub,
         "regenerate",
-        help="rebuild results from logs only",
-        epilog=EPILOG_REGEN,
-        formatter_class=fmt,
+        "rebuild results from logs only",
+        EPILOG_REGEN,
+        cmd_regenerate,
+        status.AGENT_STATUSES,
     )
-    add_filters(p, status.AGENT_STATUSES)
-    _common(p)
-    p.set_defaults(func=cmd_regenerate)
-    p = sub.add_parser(
-        "repair",
-        help="after a crash: unlock, clean incomplete metadata",
-        epilog=EPILOG_REPAIR,
-        formatter_class=fmt,
+    p = command(
+        sub, "repair", "after a crash: unlock, clean incomplete metadata", EPILOG_REPAIR, cmd_repair
     )
     p.add_argument("results_dir", type=Path)
     p.add_argument("--dry-run", "-n", action="store_true", help="only say what would be done")
     p.add_argument("-v", "--verbose", action="store_true")
-    p.set_defaults(func=cmd_repair)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
