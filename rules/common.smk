@@ -26,7 +26,7 @@ for _exp in EXPS.values():
     _spec = paths.spec_file(".", _exp.name)
     _text = json.dumps(_exp.data, indent=1, sort_keys=True)
     if jsonio.read_text(_spec) != _text:
-        jsonio.write_text(_spec, _text)
+        jsonio.write_text(_spec, _text, mode=0o600)  # may hold env secrets: owner only
 T = paths.Templates(RESULTS)
 WILDCARDS = dict(paths.WILDCARD_CONSTRAINTS)
 WILDCARDS["experiment"] = "|".join(re.escape(n) for n in EXPS)

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scylla import jsonio, paths, workspace
+from scylla import joblog, jsonio, paths, workspace
 from scylla.adapters import AgentContext, InfraError, get_adapter
 from scylla.adapters.base import backoff_seconds
 from scylla.config import Experiment
@@ -28,17 +28,12 @@ def _now() -> str:
 
 
 def _log(log: Path, message: str) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as fh:
-        fh.write(f"{_now()} {message}\n")
+    joblog.append(log, message)
 
 
 def replay_script(result: ProcessResult, ctx: AgentContext, env: dict[str, str]) -> str:
     """A bash script that re-runs the exact command from the run directory."""
-    argv = [
-        '"$(cat "$RUN_DIR/agent/prompt.md")"' if arg == ctx.prompt else shlex.quote(arg)
-        for arg in result.argv
-    ]
+    argv = ['"$PROMPT"' if arg == ctx.prompt else shlex.quote(arg) for arg in result.argv]
     lines = [
         "#!/usr/bin/env bash",
         f"# Generated: {_now()}",
@@ -47,6 +42,9 @@ def replay_script(result: ProcessResult, ctx: AgentContext, env: dict[str, str])
         "set -euo pipefail",
         'RUN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"',
         'cd "$RUN_DIR/workspace"',
+        "# the prompt, byte for byte (command substitution would drop its final newline)",
+        'PROMPT="$(cat "$RUN_DIR/agent/prompt.md"; printf x)"',
+        'PROMPT="${PROMPT%x}"',
     ]
     for key, value in sorted(env.items()):
         prefix = "# " if value == "<redacted>" else ""
@@ -57,7 +55,7 @@ def replay_script(result: ProcessResult, ctx: AgentContext, env: dict[str, str])
 
 def command_log(result: ProcessResult, ctx: AgentContext, env: dict[str, str]) -> dict:
     recorded = {k: env[k] for k in RECORDED_ENV if k in env}
-    recorded.update(ctx.agent.get("env", {}))
+    recorded.update(ctx.configured_env())
     now = _now()
     return {
         "generated_at": now,
@@ -135,9 +133,7 @@ def run_agent(
     jsonio.write_text(rp.agent_stderr, result.stderr)
     jsonio.write_text(rp.agent_output, result.stdout)
     jsonio.write_json(rp.agent_command_log, command_log(result, ctx, env))
-    jsonio.write_text(
-        rp.agent_replay, replay_script(result, ctx, redact_env(ctx.agent.get("env", {})))
-    )
+    jsonio.write_text(rp.agent_replay, replay_script(result, ctx, redact_env(ctx.configured_env())))
     rp.agent_replay.chmod(0o755)
     jsonio.write_json(
         rp.agent_timing,

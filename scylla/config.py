@@ -333,9 +333,17 @@ class Experiment:
             if k not in ("timeout", "rate_limit_backoff")
         }
         agent["env"] = redact_env(agent.get("env", {}))
-        task = {k: self.task.get(k) for k in ("repo", "commit", "prompt", "source_digest")}
         sub = {k: v for k, v in self.subtest(tier, subtest).items() if k != "description"}
-        return hashing.digest({"agent": agent, "task": task, "subtest": sub})
+        return hashing.digest({"agent": agent, "task": self.task_meaning(), "subtest": sub})
+
+    def task_meaning(self) -> dict[str, Any]:
+        """The task as far as a run's meaning goes: content, not where it lies on disk
+        (moving the project or the results must not re-run anything)."""
+        t = self.task
+        repo = t["repo"]
+        remote = "://" in repo or repo.startswith("git@")
+        source = t.get("source_digest") or (repo if remote else Path(repo).name)
+        return {"source": source, "commit": t["commit"], "prompt": t["prompt"]}
 
     def judge_digest(self, slot: str | int) -> str:
         limits = ("timeout", "slot", "rate_limit_backoff")

@@ -9,11 +9,24 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write `text` to `path` atomically (temp file in the same directory + rename)."""
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+_UMASK = _umask()
+
+
+def write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> None:
+    """Write `text` to `path` atomically (temp file in the same directory + rename).
+
+    The file gets the usual permissions (0666 less the umask) unless `mode` is given.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK if mode is None else mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -263,6 +263,13 @@ class ExperimentPaths:
 TABLES = ("runs", "judges", "subtests", "tiers")
 
 
+def log_history(log: str | Path) -> Path:
+    """Every attempt's log lines. Snakemake empties a rule's `log:` before each attempt;
+    this companion file is not a rule output, so a failed attempt's story survives retries."""
+    p = Path(log)
+    return p.with_name(p.name.removesuffix(".log") + ".attempts.log")
+
+
 def run_dir_of(path: str | Path) -> Path:
     """The run_<NN> directory holding `path`."""
     p = Path(path)

@@ -9,22 +9,17 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from scylla import jsonio
+from scylla import joblog, jsonio
 from scylla.config import Experiment
 from scylla.paths import ExperimentPaths, experiment
 
 
 @contextmanager
 def job_log(log: str | Path, what: str) -> Iterator[None]:
-    path = Path(log)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
     def write(msg: str) -> None:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{datetime.now(UTC).isoformat()} {msg}\n")
+        joblog.append(log, msg)
 
     write(f"start {what}")
     try:

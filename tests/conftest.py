@@ -35,6 +35,7 @@ CONFIG_NAME = "scylla-test.yaml"
 AGENT_MODEL = "claude-sonnet-4-5-20250929"
 JUDGE_MODELS = ("claude-opus-4-5-20251101", "claude-haiku-4-5")
 SMK_TIMEOUT = 300
+SECRET = "sk-ant-test-0000-not-a-real-key"  # must never reach an artifact
 
 # The shared experiment: one tier, a plain subtest and one with resources, 2 runs each.
 MINI_TIERS: dict[str, Any] = {
@@ -57,7 +58,11 @@ RUN_KEYS = [("T0", "00", 1), ("T0", "00", 2), ("T0", "01", 1), ("T0", "01", 2)]
 
 def agent_cfg(**changes: Any) -> dict[str, Any]:
     """The stand-in agent settings; `env` entries in `changes` are added to the default env."""
-    env = {"CLAUDE_STANDIN_DELAY": "0", "CLAUDE_STANDIN_SOLUTION": "{task_dir}/solution.patch"}
+    env = {
+        "CLAUDE_STANDIN_DELAY": "0",
+        "CLAUDE_STANDIN_SOLUTION": "{task_dir}/solution.patch",
+        "ANTHROPIC_API_KEY": SECRET,
+    }
     env.update(changes.pop("env", {}))
     return {
         "adapter": "claude-code",
@@ -71,7 +76,13 @@ def agent_cfg(**changes: Any) -> dict[str, Any]:
 
 
 def judge_cfg(model: str) -> dict[str, Any]:
-    return {"adapter": "claude-code", "cli": "claude-standin", "model": model}
+    # rate_limit_backoff is an execution limit: not part of what a judgment means
+    return {
+        "adapter": "claude-code",
+        "cli": "claude-standin",
+        "model": model,
+        "rate_limit_backoff": 0,
+    }
 
 
 def experiment_cfg(name: str = EXP, **changes: Any) -> dict[str, Any]:
@@ -236,6 +247,26 @@ def dry(workdir: Path, *targets: str, **kwargs: Any) -> Plan:
     if not counts:
         assert NOTHING_TO_DO in text, text[-4000:]
     return Plan(counts, parse_jobs(text), text)
+
+
+_ERROR_IN_RULE = re.compile(r"^Error in rule (\w+):\s*$")
+_LOG_LINE = re.compile(r"^\s+log: (\S+)")
+
+
+def failed_jobs(text: str) -> list[tuple[str, str]]:
+    """[(rule, log file)] of every failed job attempt reported in snakemake's output."""
+    failed: list[tuple[str, str]] = []
+    rule = None
+    for line in text.splitlines():
+        err = _ERROR_IN_RULE.match(line)
+        if err:
+            rule = err.group(1)
+            continue
+        log = _LOG_LINE.match(line)
+        if log and rule is not None:
+            failed.append((rule, log.group(1)))
+            rule = None
+    return failed
 
 
 def downstream_of_runs(n_runs: int, n_subtests: int = 1) -> dict[str, int]:

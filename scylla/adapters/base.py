@@ -82,21 +82,27 @@ class AgentContext:
         """The agent's environment: ours, the bin dir of this Python, the configured extras."""
         # git inside the workspace must never find an enclosing repository.
         env = base_env(GIT_CEILING_DIRECTORIES=str(self.workspace.resolve().parent))
-        for key, value in {**self.agent.get("env", {}), **self.extra_env}.items():
+        for key, value in self.configured_env().items():
             if value != REDACTED:  # a saved config never holds secrets: take the caller's
-                env[key] = self.expand(str(value))
+                env[key] = value
         return env
 
     def expand(self, value: str) -> str:
         """Placeholders in configured env values: {workspace}, {run_dir}, {task_dir}."""
-        fields = {
-            "workspace": self.workspace.resolve(),
-            "run_dir": self.run_dir.resolve(),
-            "task_dir": (self.task_dir or self.run_dir).resolve(),
-        }
-        for name, path in fields.items():
-            value = value.replace("{" + name + "}", str(path))
+        for name, path in {
+            "workspace": self.workspace,
+            "run_dir": self.run_dir,
+            "task_dir": self.task_dir or self.run_dir,
+        }.items():
+            value = value.replace("{" + name + "}", str(path.resolve()))
         return value
+
+    def configured_env(self) -> dict[str, str]:
+        """The configured extra variables, placeholders expanded (secrets still to redact)."""
+        return {
+            k: self.expand(str(v))
+            for k, v in {**self.agent.get("env", {}), **self.extra_env}.items()
+        }
 
 
 class Adapter(Protocol):

@@ -27,6 +27,13 @@ def load_parser(spec: str | None) -> ParserHook | None:
     return getattr(importlib.import_module(module), attr)
 
 
+def fill(template: str, fields: dict[str, str]) -> str:
+    """Replace only the known {placeholders}: literal braces (inline JSON, say) stay."""
+    for name, value in fields.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
 class CommandAdapter:
     name = "command"
 
@@ -43,7 +50,7 @@ class CommandAdapter:
             "model": ctx.model,
             "workspace": str(ctx.workspace.resolve()),
         }
-        argv = [part.format(**fields) for part in template]
+        argv = [fill(part, fields) for part in template]
         env = ctx.env()
         argv[0] = which(argv[0], env)
         try:

@@ -1,0 +1,118 @@
+"""Judge outcomes, driven by the stand-in's judge modes.
+
+One copy of the finished `mini` experiment; a few judge slots lose their judgment.json and get
+a mode file of their own. Judges run with their slot directory as working directory, so the
+relative CLAUDE_STANDIN_MODE_FILE=modes.json names a file per slot (no agent runs here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import (
+    EXP,
+    check,
+    copy_workdir,
+    load,
+    output_of,
+    parse_job_stats,
+    rp,
+    smk,
+    tree_hashes,
+    write_modes,
+)
+
+from scylla import paths
+
+MODES = {
+    ("T0", "00", 1, "01"): ["judge:clean"],
+    ("T0", "00", 2, "01"): ["judge:fence"],
+    ("T0", "01", 1, "01"): ["judge:garbage", "judge:garbage"],
+    ("T0", "01", 2, "01"): ["judge:garbage", "judge:clean"],
+    ("T0", "00", 1, "02"): ["judge:rate_limit"],
+}
+
+
+@pytest.fixture(scope="module")
+def judged(finished, tmp_path_factory):
+    wd = copy_workdir(finished.dir, tmp_path_factory.mktemp("judges") / "wd")
+    agents = {}
+    for tier, sub, run, slot in MODES:
+        r = rp(wd, tier, sub, run)
+        agents[(tier, sub, run)] = tree_hashes(r.agent_dir)
+        jp = r.judge_slot(slot)
+        jp.judgment.unlink()
+        write_modes(jp.dir / "modes.json", MODES[(tier, sub, run, slot)])
+    proc = smk(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
+    return wd, proc, agents
+
+
+def judgment(wd, tier, sub, run, slot):
+    return load(rp(wd, tier, sub, run).judge_slot(slot).judgment)
+
+
+def test_pipeline_succeeds_and_only_judges_ran(judged):
+    wd, proc, agents = judged
+    check(proc)
+    out = output_of(proc)
+    assert "rule agent:" not in out and "rule judge_prompt:" not in out
+    assert parse_job_stats(out).get("judge") == len(MODES)
+    for key, hashes in agents.items():
+        assert tree_hashes(rp(wd, *key).agent_dir) == hashes
+    for tier, sub, run, slot in MODES:
+        assert load(rp(wd, tier, sub, run).judge_slot(slot).dir / "modes.json") == [], (
+            "every planned mode was consumed"
+        )
+
+
+@pytest.mark.parametrize("mode,run", [("clean", ("T0", "00", 1)), ("fence", ("T0", "00", 2))])
+def test_clean_and_fenced_answers_are_valid(judged, mode, run):
+    wd, _, _ = judged
+    j = judgment(wd, *run, "01")
+    assert j["is_valid"] is True and j["status"] == "complete"
+    assert j["attempts"] == 1
+    response = rp(wd, *run).judge_slot("01").response.read_text()
+    assert ("```json" in response) == (mode == "fence")
+
+
+def test_garbage_twice_is_an_invalid_judgment(judged):
+    wd, _, _ = judged
+    r = rp(wd, "T0", "01", 1)
+    j = judgment(wd, "T0", "01", 1, "01")
+    assert j["is_valid"] is False
+    assert j["status"] == "invalid"
+    assert j["grade"] == "F" and j["score"] == 0.0 and j["passed"] is False
+    assert j["attempts"] == 2
+    raw = r.judge_slot("01").response.read_text()
+    assert raw.strip()  # the raw answer is kept
+    assert "{" not in raw, "the garbage answer holds no JSON object"
+    assert "grade" in raw.lower()
+    # consensus: the invalid judge neither counts as a fail nor in the mean
+    c = load(r.consensus)
+    other = judgment(wd, "T0", "01", 1, "02")
+    assert c["is_valid"] is False
+    assert c["score"] == pytest.approx(other["score"])
+    assert c["passed"] == other["passed"]
+    assert load(r.run_result)["judge_valid"] is False
+
+
+def test_garbage_then_clean_is_valid_on_the_second_attempt(judged):
+    wd, _, _ = judged
+    j = judgment(wd, "T0", "01", 2, "01")
+    assert j["is_valid"] is True and j["status"] == "complete"
+    assert j["attempts"] == 2
+    stdout = rp(wd, "T0", "01", 2).judge_slot("01").stdout.read_text()
+    assert stdout.count('"type":"result"') == 2  # both answers are in the raw log
+
+
+def test_judge_rate_limit_fails_the_job_and_is_retried(judged):
+    wd, proc, _ = judged
+    out = output_of(proc)
+    assert "Error in rule judge" in out and "[rate_limit]" in out
+    j = judgment(wd, "T0", "00", 1, "02")
+    assert j["is_valid"] is True and j["status"] == "complete"
+    assert "429" not in rp(wd, "T0", "00", 1).judge_slot("02").stdout.read_text()
+    log_t = paths.Templates(wd / "results").slot_log()
+    log = Path(log_t.format(experiment=EXP, tier="T0", subtest="00", run="01", slot="02"))
+    assert "done judge" in log.read_text()
