@@ -65,3 +65,28 @@ def archive_judge_slot(rp: RunPaths, slot: str, reason: str) -> Path | None:
         {"archived_at": datetime.now(UTC).isoformat(), "reason": reason, "moved": moved},
     )
     return target
+
+
+def corrupt_files(rp: RunPaths, slots: list[str]) -> list[Path]:
+    """Derived results and judgments that exist but do not parse as a JSON object."""
+    candidates = [rp.agent_result, rp.consensus, rp.run_result]
+    candidates += [rp.judge_slot(s).judgment for s in slots]
+    return [p for p in candidates if p.exists() and jsonio.read_json_object(p) is None]
+
+
+def quarantine_corrupt(rp: RunPaths, slots: list[str]) -> list[str]:
+    """Move result files that exist but do not parse to attempts/<k>/ (reason: corrupt).
+
+    A corrupt file that still exists looks finished to Snakemake; once it is moved aside
+    the DAG rebuilds it. Only derived results and judgments qualify, never agent logs.
+    """
+    corrupt = corrupt_files(rp, slots)
+    if not corrupt:
+        return []
+    target = _next_attempt_dir(rp.attempts)
+    moved = _move(corrupt, rp.dir, target)
+    jsonio.write_json(
+        target / "archived.json",
+        {"archived_at": datetime.now(UTC).isoformat(), "reason": "corrupt", "moved": moved},
+    )
+    return moved

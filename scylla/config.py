@@ -404,6 +404,8 @@ def load_saved(results_dir: Path) -> Experiment:
     """The experiment saved in a results directory (config/scylla.json)."""
     from scylla import paths
 
+    if not Path(results_dir).is_dir():
+        raise ConfigError(f"{results_dir} does not exist")
     saved = paths.ExperimentPaths(results_dir).resolved_config
     data = json.loads(saved.read_text()) if saved.exists() else None
     if not data:

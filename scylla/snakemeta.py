@@ -23,12 +23,12 @@ def _decode(rel_parts: list[str]) -> str | None:
         return None
 
 
-def incomplete_files(workdir: Path | None) -> set[Path]:
-    """Absolute paths of every output Snakemake marked incomplete (its job never finished)."""
+def _markers(workdir: Path | None) -> dict[Path, Path]:
+    """{absolute output path: its incomplete-marker file}."""
     if workdir is None:
-        return set()
+        return {}
     root = workdir / ".snakemake" / "incomplete"
-    found: set[Path] = set()
+    found: dict[Path, Path] = {}
     if not root.is_dir():
         return found
     for dirpath, _dirs, files in os.walk(root):
@@ -39,8 +39,25 @@ def incomplete_files(workdir: Path | None) -> set[Path]:
             key = _decode([*rel, name])
             if key:
                 path = Path(key)
-                found.add((path if path.is_absolute() else workdir / path).resolve())
+                out = (path if path.is_absolute() else workdir / path).resolve()
+                found[out] = Path(dirpath) / name
     return found
+
+
+def incomplete_files(workdir: Path | None) -> set[Path]:
+    """Absolute paths of every output Snakemake marked incomplete (its job never finished)."""
+    return set(_markers(workdir))
+
+
+def clear_incomplete(workdir: Path | None, outputs: set[Path]) -> int:
+    """Remove the incomplete markers of `outputs` (what `--cleanup-metadata` would do, without
+    its failure on jobs that never recorded metadata). Returns how many were removed."""
+    removed = 0
+    for out, marker in _markers(workdir).items():
+        if out in outputs:
+            marker.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def locks(workdir: Path | None) -> list[Path]:

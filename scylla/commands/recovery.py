@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from scylla import archive, paths, snakemeta, status
+from scylla import archive, jsonio, paths, snakemeta, status
 from scylla.commands.progress import Progress, summary_line
 from scylla.smk import Invocation, for_results, job_stats, rel_targets
 
@@ -105,13 +105,34 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.set_defaults(passthrough_ok=True)
 
 
-def _report_targets(ep: paths.ExperimentPaths, exp) -> list[Path]:
+def _report_targets(
+    ep: paths.ExperimentPaths, exp, will_have: set[tuple[str, str, int]]
+) -> list[Path]:
+    """Reports whose every run has, or will have after this command, a run_result.json.
+
+    Asking for any other report would make snakemake run (or fail on) unrelated runs.
+    """
+    have = set(will_have)
+    for key in exp.run_keys():
+        k = (key.tier, key.subtest, key.run)
+        if k not in have and jsonio.read_json_object(ep.run(*k).run_result) is not None:
+            have.add(k)
+    ok_subtests = {
+        (tier, sub)
+        for tier, sub in exp.subtests()
+        if all((tier, sub, n) in have for n in range(1, exp.runs + 1))
+    }
+    ok_tiers = {
+        t for t in exp.tiers if all((t, s) in ok_subtests for s in exp.tiers[t]["subtests"])
+    }
     files: list[Path] = []
-    for tier, sub in exp.subtests():
+    for tier, sub in sorted(ok_subtests):
         files += [ep.subtest_report(tier, sub), ep.subtest_report(tier, sub, "md")]
-    for tier in exp.tiers:
+    for tier in sorted(ok_tiers):
         files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
-    return files + [ep.report(), ep.report("md"), *(ep.table(n) for n in paths.TABLES)]
+    if ok_tiers == set(exp.tiers):
+        files += [ep.report(), ep.report("md"), *(ep.table(n) for n in paths.TABLES)]
+    return files
 
 
 def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
@@ -145,7 +166,12 @@ def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
 def cmd_rerun_agents(args: argparse.Namespace) -> int:
     from scylla.cli import selected_runs
 
-    ep, exp, _all, chosen = selected_runs(args, list(AGENT_DEFAULT))
+    ep, exp, runs, _chosen = selected_runs(args, None)
+    wanted = set(args.status or AGENT_DEFAULT)
+    # The agent's own status decides: a run whose only trouble is a judge keeps its agent.
+    chosen = [
+        r for r in status.select(runs, args.tier, args.subtest, args.runs) if r.status in wanted
+    ]
     inv = for_results(ep)
     targets: list[Path] = []
     archived: list[Path] = []
@@ -159,7 +185,7 @@ def cmd_rerun_agents(args: argparse.Namespace) -> int:
                     print(f"archived {rp.dir} -> {where}")
         targets.append(rp.run_result)
     if targets:
-        targets += _report_targets(ep, exp)
+        targets += _report_targets(ep, exp, {(r.tier, r.subtest, r.run) for r in chosen})
     inv.targets = rel_targets(inv, targets)
     if args.dry_run and archived:
         # What the run will do once those attempts are archived.
@@ -170,11 +196,13 @@ def cmd_rerun_agents(args: argparse.Namespace) -> int:
 def cmd_rerun_judges(args: argparse.Namespace) -> int:
     from scylla.cli import selected_runs
 
-    ep, exp, _all, runs = selected_runs(args, None)
+    ep, exp, runs, _chosen = selected_runs(args, None)
+    runs = status.select(runs, args.tier, args.subtest, args.runs)
     wanted = set(args.status or JUDGE_DEFAULT)
     slots = {f"{n:02d}" for n in args.judge_slot} if args.judge_slot else set(exp.slots)
     inv = for_results(ep)
     targets: list[Path] = []
+    rejudged: set[tuple[str, str, int]] = set()
     for r in runs:
         rp = ep.run(r.tier, r.subtest, r.run)
         if r.status in ("missing", "partial"):
@@ -186,8 +214,9 @@ def cmd_rerun_judges(args: argparse.Namespace) -> int:
             targets.append(rp.judge_slot(slot).judgment)
         if picked:
             targets.append(rp.run_result)
+            rejudged.add((r.tier, r.subtest, r.run))
     if targets:
-        targets += _report_targets(ep, exp)
+        targets += _report_targets(ep, exp, rejudged)
     inv.targets = rel_targets(inv, targets)
     # The agent rule is not allowed: a judge re-run can never start an agent.
     inv.extra = ["--allowed-rules", "judge_prompt", "judge", *CHEAP_RULES]
@@ -200,22 +229,27 @@ def cmd_rerun_judges(args: argparse.Namespace) -> int:
 def cmd_regenerate(args: argparse.Namespace) -> int:
     from scylla.cli import selected_runs
 
-    ep, exp, _all, chosen = selected_runs(args, ["completed", "results", "failed"])
+    ep, exp, runs, _chosen = selected_runs(args, None)
+    finished = ("completed", "results", "failed")
+    wanted = set(args.status or finished) & set(finished)
+    chosen = [
+        r for r in status.select(runs, args.tier, args.subtest, args.runs) if r.status in wanted
+    ]
     inv = for_results(ep)
     targets: list[Path] = []
+    rebuilt: set[tuple[str, str, int]] = set()
     for r in chosen:
-        if r.status not in ("completed", "results", "failed"):
-            continue
         rp = ep.run(r.tier, r.subtest, r.run)
         targets.append(rp.agent_result)
-        judged = all(rp.judge_slot(s).judgment.exists() for s in exp.slots)
-        if judged:
+        if all(rp.judge_slot(s).judgment.exists() for s in exp.slots):
             targets += [rp.consensus, rp.run_result]
-    forced = ["agent_result", "consensus", "run_result", *REPORT_RULES]
+            rebuilt.add((r.tier, r.subtest, r.run))
     if targets:
-        targets += _report_targets(ep, exp)
+        targets += _report_targets(ep, exp, rebuilt)
     inv.targets = rel_targets(inv, targets)
-    inv.extra = ["--allowed-rules", *CHEAP_RULES, "--forcerun", *forced]
+    # Force exactly these files (not whole rules: the filters must hold); no rule that
+    # could start an agent or a judge is allowed.
+    inv.extra = ["--allowed-rules", *CHEAP_RULES, "--forcerun", *inv.targets]
     return _execute(args, ep, exp, inv, "regenerate")
 
 
@@ -233,15 +267,16 @@ def cmd_repair(args: argparse.Namespace) -> int:
         print(f"  incomplete: {p}")
     if not args.dry_run:
         if locks:
-            inv.run("--unlock", capture=True)
-            print("unlocked")
-        if mine:
-            proc = inv.run("--cleanup-metadata", *rel_targets(inv, mine), capture=True)
+            proc = inv.run("--unlock", capture=True)
             if proc.returncode != 0:
                 print(proc.stdout + proc.stderr)
                 return proc.returncode
-            print(f"cleaned the incomplete markers of {len(mine)} file(s)")
-        _archive_partials(ep, exp)
+            print("unlocked")
+        if mine:
+            n = snakemeta.clear_incomplete(workdir, set(mine))
+            print(f"cleaned the incomplete markers of {n} file(s)")
+        # Interrupted runs stay as they are (status: partial) until `rerun agents` archives
+        # their attempt; a plain `scylla run` also re-runs them.
         _prune_worktrees(ep)
     proc = inv.run("--dry-run", "--quiet", "rules", capture=True)
     stats = job_stats(proc.stdout + proc.stderr)
@@ -254,16 +289,6 @@ def cmd_repair(args: argparse.Namespace) -> int:
     runs = status.collect(ep, exp)
     print("status: " + "  ".join(f"{k} {v}" for k, v in status.counts(runs)["agent"].items()))
     return 0
-
-
-def _archive_partials(ep: paths.ExperimentPaths, exp) -> None:
-    for r in status.collect(ep, exp):
-        if r.status == "partial":
-            where = archive.archive_run(ep.run(r.tier, r.subtest, r.run), "partial (repair)")
-            if where:
-                print(
-                    f"archived partial attempt of {r.tier}/{r.subtest}/run_{r.run:02d} -> {where}"
-                )
 
 
 def _prune_worktrees(ep: paths.ExperimentPaths) -> None:

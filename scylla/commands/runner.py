@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from scylla import config, jsonio, paths
+from scylla import archive, config, jsonio, paths, snakemeta
 from scylla.commands.progress import Progress, summary_line
 from scylla.hashing import digest
 from scylla.smk import REPO, Invocation
@@ -128,6 +128,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("+ " + inv.shell(*extra))
     pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
     dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
+    corrupt = [f for ep, exp in pairs for f in _corrupt(ep, exp, move=not dry)]
+    if corrupt:  # a dry-run shows them re-made without touching them
+        extra += ["--forcerun", *(str(f) for f in corrupt)]
     if args.quiet or dry:
         code = inv.run(*extra).returncode
     else:
@@ -137,9 +140,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         for ep, _exp in pairs:
             print(f"results: {ep.dir}   status: scylla status {ep.dir}")
     if code != 0:
+        _explain_failure(code, pairs)
+    return code
+
+
+def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> list[Path]:
+    """Corrupt result files look finished to Snakemake: archive them (unless only looking)
+    so the DAG rebuilds them. Returns them."""
+    found: list[Path] = []
+    if not ep.dir.is_dir():
+        return found
+    for key in exp.run_keys():
+        rp = ep.run(key.tier, key.subtest, key.run)
+        if not rp.dir.is_dir():
+            continue
+        bad = archive.corrupt_files(rp, exp.slots)
+        if bad and move:
+            archive.quarantine_corrupt(rp, exp.slots)
+            print(f"scylla: archived corrupt {', '.join(map(str, bad))}", file=sys.stderr)
+        found += bad
+    return found
+
+
+def _explain_failure(code: int, pairs) -> None:
+    if snakemeta.locks(Path.cwd()):
         print(
-            f"scylla: snakemake exited with status {code}; failed jobs keep their logs under "
-            "<results>/logs/ — run it again to retry them, or see `scylla status`.",
+            "scylla: the directory is locked — another snakemake is running here, or one was "
+            "killed. If none is running: "
+            + " ; ".join(f"scylla repair {ep.dir}" for ep, _ in pairs),
             file=sys.stderr,
         )
-    return code
+    print(
+        f"scylla: snakemake exited with status {code}; failed jobs keep their logs under "
+        "<results>/<experiment>/logs/ — run again to retry them, or see `scylla status`.",
+        file=sys.stderr,
+    )

@@ -1,0 +1,196 @@
+"""`scylla status` on a results tree holding every agent and judge status for real.
+
+The tree is a copy of the killed experiment (recovery_helpers.killed_tree): two agents were
+SIGKILLed while hanging (Snakemake's incomplete markers are on disk), one agent left nothing,
+one judge answered garbage twice. The other states are made by losing or corrupting files.
+Then the classification is checked against what `snakemake -n` plans for the same tree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import pytest
+import recovery_helpers as h
+
+EXPECTED = {
+    # run: (agent status, {slot: judge status}), see `states` for how each is made
+    ("T0", "00", 1): ("completed", {"01": "complete", "02": "complete"}),
+    ("T0", "00", 2): ("missing", {"01": "missing", "02": "missing"}),
+    ("T0", "00", 3): ("results", {"01": "complete", "02": "partial"}),
+    ("T0", "01", 1): ("failed", {"01": "agent_failed", "02": "agent_failed"}),
+    ("T0", "01", 2): ("partial", {"01": "missing", "02": "missing"}),
+    ("T0", "01", 3): ("results", {"01": "complete", "02": "complete"}),
+    ("T1", "00", 1): ("completed", {"01": "failed", "02": "missing"}),
+    ("T1", "00", 2): ("partial", {"01": "missing", "02": "missing"}),
+    ("T1", "00", 3): ("partial", {"01": "complete", "02": "complete"}),
+}
+CORRUPT_ONLY = ("T0", "01", 3)  # nothing but a truncated run_result.json
+MARKER_PARTIAL = set(h.HANG_RUNS)  # killed while running: Snakemake's incomplete markers
+NEEDS_AGENT = {k for k, (s, _) in EXPECTED.items() if s in ("missing", "partial")}
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory):
+    killed = h.killed_tree(tmp_path_factory)
+    wd = h.copy_tree(killed.dir, tmp_path_factory.mktemp("status") / "wd")
+
+    def run(tier, sub, n):
+        return h.rp(wd, (tier, sub, n))
+
+    # missing: the run directory is gone
+    shutil.rmtree(run("T0", "00", 2).dir)
+    # results: agent/result.json lost; judge partial: the slot directory holds only stdout.log
+    run("T0", "00", 3).agent_result.unlink()
+    for f in run("T0", "00", 3).judge_slot("02").dir.iterdir():
+        if f.name != "stdout.log":
+            f.unlink()
+    # results: run_result.json truncated (corrupt JSON is not a present file)
+    rr = run(*CORRUPT_ONLY).run_result
+    rr.write_bytes(rr.read_bytes()[:40])
+    # judge missing: a slot directory lost (slot 01 of this run answered garbage: failed)
+    shutil.rmtree(run("T1", "00", 1).judge_slot("02").dir)
+    # partial without a marker: agent/ holds only prompt.md
+    for f in run("T1", "00", 3).agent_dir.iterdir():
+        if f.name != "prompt.md":
+            f.unlink()
+    return wd
+
+
+def test_every_status_is_classified(states):
+    rows = h.by_run(h.status(states))
+    assert set(rows) == set(EXPECTED)
+    got = {k: (r["status"], h.judge_states(r)) for k, r in rows.items()}
+    assert got == EXPECTED
+    for key in MARKER_PARTIAL:
+        assert "incomplete marker" in rows[key]["reason"], rows[key]
+    assert "never finished" in rows[("T1", "00", 3)]["reason"]
+    assert "agent/result.json" in rows[("T0", "00", 3)]["reason"]
+    assert "run_result.json" in rows[CORRUPT_ONLY]["reason"]
+    assert rows[("T0", "00", 1)]["cost_usd"] > 0
+
+
+def test_the_markers_are_snakemakes_own(states):
+    """The partial runs were made by kill -9, not by hand: Snakemake marked their outputs."""
+    markers = list((states / ".snakemake" / "incomplete").rglob("*"))
+    assert [m for m in markers if m.is_file()], "no incomplete marker on disk"
+    assert sorted((states / ".snakemake" / "locks").iterdir()), "the killed run left its locks"
+
+
+@pytest.mark.parametrize(
+    "filters,expected",
+    [
+        (["--tier", "T1"], {k for k in EXPECTED if k[0] == "T1"}),
+        (["--subtest", "01"], {k for k in EXPECTED if k[1] == "01"}),
+        (["--runs", "1,3"], {k for k in EXPECTED if k[2] in (1, 3)}),
+        (["--runs", "2-3", "--tier", "T0"], {k for k in EXPECTED if k[0] == "T0" and k[2] > 1}),
+        # --status matches the agent status or any judge slot's status
+        (["--status", "completed"], {("T0", "00", 1), ("T1", "00", 1)}),
+        (["--status", "results"], {("T0", "00", 3), ("T0", "01", 3)}),
+        (["--status", "failed"], {("T0", "01", 1), ("T1", "00", 1)}),
+        (
+            ["--status", "partial"],
+            {("T0", "00", 3), ("T0", "01", 2), ("T1", "00", 2), ("T1", "00", 3)},
+        ),
+        (
+            ["--status", "missing"],
+            {("T0", "00", 2), ("T0", "01", 2), ("T1", "00", 1), ("T1", "00", 2)},
+        ),
+        (["--status", "agent_failed"], {("T0", "01", 1)}),
+        (["--status", "complete", "--tier", "T1", "--runs", "3"], {("T1", "00", 3)}),
+        (
+            ["--status", "results", "--status", "failed", "--subtest", "01"],
+            {("T0", "01", 1), ("T0", "01", 3)},
+        ),
+    ],
+)
+def test_filters(states, filters, expected):
+    assert set(h.by_run(h.status(states, *filters))) == expected
+
+
+def test_csv_and_table_formats_agree_with_json(states):
+    rows = h.by_run(h.status(states))
+    proc = h.ok(h.scylla(states, "status", "results/mini", "--format", "csv"))
+    table = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert list(table[0]) == ["tier", "subtest", "run", "status", "judge_01", "judge_02", "reason"]
+    assert len(table) == len(EXPECTED)
+    for line in table:
+        row = rows[(line["tier"], line["subtest"], int(line["run"]))]
+        assert line["status"] == row["status"]
+        assert {"01": line["judge_01"], "02": line["judge_02"]} == h.judge_states(row)
+        assert line["reason"] == row["reason"]
+
+    text = h.ok(h.scylla(states, "status", "results/mini")).stdout
+    assert "experiment mini: 9 runs, 2 judge slot(s)" in text
+    assert "agent:  completed 2  results 2  failed 1  partial 3  missing 1" in text
+    assert "judges: complete 7  missing 7  failed 1  partial 1  agent_failed 2" in text
+    subtest_rows = {tuple(line.split()[:2]): line.split()[2:] for line in text.splitlines()}
+    assert subtest_rows[("T0", "00")] == ["1", "1", "0", "0", "1"]
+    assert subtest_rows[("T0", "01")] == ["0", "1", "1", "1", "0"]
+    assert subtest_rows[("T1", "00")] == ["1", "0", "0", "2", "0"]
+    attention = text.split("runs needing attention:")[1]
+    assert "T0/00/run_01" not in attention  # the only run with nothing to do
+    for key in set(EXPECTED) - {("T0", "00", 1)}:
+        assert h.label(key) in attention, key
+
+    filtered = h.ok(h.scylla(states, "status", "results/mini", "--tier", "T1")).stdout
+    assert "experiment mini: 3 runs" in filtered
+
+
+def test_status_reads_without_writing(states):
+    before = h.tree_hashes(states)
+    stamps = h.mtimes(p for p in states.rglob("*") if p.is_file())
+    h.status(states)
+    h.ok(h.scylla(states, "status", "results/mini", "--format", "csv"))
+    assert h.tree_hashes(states) == before
+    assert h.mtimes(p for p in states.rglob("*") if p.is_file()) == stamps
+
+
+def test_status_agrees_with_the_dag(states):
+    """What status calls unfinished is exactly what `snakemake -n` would run."""
+    rows = h.by_run(h.status(states))
+    plan = h.dry_run(states)
+    assert plan.runs("agent") == NEEDS_AGENT
+    assert plan.counts["agent"] == len(NEEDS_AGENT)
+    for key, row in rows.items():
+        if key == CORRUPT_ONLY:
+            continue  # see test_a_corrupt_run_result_alone_is_planned
+        jobs = {rule for rule in ("agent", "agent_result", "run_result") if key in plan.runs(rule)}
+        if row["status"] in ("missing", "partial"):
+            assert jobs == {"agent", "agent_result", "run_result"}, key
+        elif row["status"] == "results":
+            # rebuilt from the logs: never the agent
+            assert jobs == {"agent_result", "run_result"}, (key, jobs)
+        elif "missing" in h.judge_states(row).values():
+            assert jobs == {"run_result"}, (key, jobs)  # one judge, then the consensus
+        else:  # completed or failed, every judge slot finished: nothing to do
+            assert jobs == set(), (key, jobs)
+    # judge slots: the missing/partial ones, and every slot of a run whose agent re-runs
+    wanted = {
+        (key, slot)
+        for key, row in rows.items()
+        for slot, state in h.judge_states(row).items()
+        if state in ("missing", "partial") or key in NEEDS_AGENT
+    }
+    assert plan.slots("judge") == wanted
+    # a failed judgment is a finished job: only `scylla rerun judges` repeats it
+    assert (("T1", "00", 1), "01") not in plan.slots("judge")
+
+
+def test_a_corrupt_run_result_alone_is_planned(states):
+    rows = h.by_run(h.status(states))
+    assert rows[CORRUPT_ONLY]["status"] == "results"
+    plan = h.parse_plan(h.output_of(h.ok(h.scylla(states, "run", h.CONFIG, "--dry-run"))))
+    # the four runs that need their agent, the other `results` run, the run missing a judge
+    # and the corrupt one
+    assert plan.counts["run_result"] == len(NEEDS_AGENT) + 3
+
+
+def test_status_json_is_a_list_of_plain_objects(states):
+    proc = h.ok(h.scylla(states, "status", "results/mini", "--format", "json"))
+    data = json.loads(proc.stdout)
+    assert isinstance(data, list) and len(data) == 9
+    assert set(data[0]) == {"tier", "subtest", "run", "status", "judges", "reason", "cost_usd"}
