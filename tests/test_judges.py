@@ -14,9 +14,12 @@ from conftest import (
     EXP,
     check,
     copy_workdir,
+    edit_experiment,
+    ep,
     load,
     output_of,
     parse_job_stats,
+    read_config,
     rp,
     smk,
     tree_hashes,
@@ -116,3 +119,51 @@ def test_judge_rate_limit_fails_the_job_and_is_retried(judged):
     log_t = paths.Templates(wd / "results").slot_log()
     log = Path(log_t.format(experiment=EXP, tier="T0", subtest="00", run="01", slot="02"))
     assert "done judge" in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def timed_and_checked(finished, tmp_path_factory):
+    """Judge 01 gets a 2 s timeout and hangs on one run; a `checks` judge joins as slot 03."""
+    wd = copy_workdir(finished.dir, tmp_path_factory.mktemp("judge-timeout") / "wd")
+    judges = read_config(wd)["experiments"][0]["judges"]
+    judges[0]["timeout"] = 2  # an execution limit: not part of what the judgment means
+    judges.append({"adapter": "checks", "slot": 3})
+    edit_experiment(wd, judges=judges)
+    r = rp(wd, "T0", "00", 1)
+    agent_before = tree_hashes(r.agent_dir)
+    r.judge_slot("01").judgment.unlink()
+    write_modes(r.judge_slot("01").dir / "modes.json", ["judge:hang"])
+    proc = smk(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
+    return wd, proc, agent_before
+
+
+def test_judge_timeout_is_an_invalid_judgment_not_a_crash(timed_and_checked):
+    wd, proc, agent_before = timed_and_checked
+    check(proc)
+    r = rp(wd, "T0", "00", 1)
+    j = load(r.judge_slot("01").judgment)
+    assert j["is_valid"] is False and j["status"] == "timeout"
+    assert j["score"] == 0.0 and j["grade"] == "F"
+    assert "timed out" in j["reasoning"]
+    assert tree_hashes(r.agent_dir) == agent_before
+    c = load(r.consensus)
+    assert c["is_valid"] is False  # not every judge is valid ...
+    assert c["agreement"]["n_valid"] == 2  # ... and the timeout is not counted as a fail
+
+
+def test_checks_judge_scores_the_rubric_commands(timed_and_checked):
+    wd, proc, _ = timed_and_checked
+    out = output_of(proc)
+    stats = parse_job_stats(out)
+    n_runs = len(list(ep(wd).dir.glob("T*/*/run_*")))
+    assert stats.get("judge") == n_runs + 1  # slot 03 everywhere, plus the timed-out slot 01
+    assert "agent" not in stats and "judge_prompt" not in stats
+    for run_dir in ep(wd).dir.glob("T*/*/run_*"):
+        r = paths.RunPaths(run_dir)
+        j = load(r.judge_slot("03").judgment)
+        checks = load(r.checks)
+        passed = sum(1 for c in checks.values() if c["passed"])
+        assert j["adapter"] == "checks" and j["is_valid"] is True
+        assert f"{passed}/{len(checks)} automated checks passed" in j["reasoning"]
+        assert (j["score"] == 1.0) == (passed == len(checks))
+        assert [x["judge_number"] for x in load(r.run_result)["judges"]] == [1, 2, 3]
