@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -131,11 +132,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     corrupt = [f for ep, exp in pairs for f in _corrupt(ep, exp, move=not dry)]
     if corrupt:  # a dry-run shows them re-made without touching them
         extra += ["--forcerun", *(str(f) for f in corrupt)]
+    started = time.time()
     if args.quiet or dry:
         code = inv.run(*extra).returncode
     else:
         with Progress(lambda: summary_line(pairs)):
             code = inv.run(*extra).returncode
+    if not dry and code == 0:
+        done = snakemeta.jobs_finished(snakemeta.newest_log(Path.cwd(), started))
+        if done == 0:
+            print("scylla: nothing left to do — every artifact is present and up to date.")
+        elif done:
+            print(f"scylla: {done} job(s) done.")
     if not args.quiet and not dry:
         for ep, _exp in pairs:
             print(f"results: {ep.dir}   status: scylla status {ep.dir}")
