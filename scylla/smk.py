@@ -47,11 +47,57 @@ class Invocation:
             self.argv(*more),
             text=True,
             capture_output=capture,
-            env={
-                **os.environ,
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}" + os.environ.get("PATH", ""),
-            },
+            env=_env(),
         )
+
+    def stream(self, *more: str, on_line) -> int:
+        """Run, feeding each output line (stdout and stderr merged) to `on_line`."""
+        proc = subprocess.Popen(
+            self.argv(*more),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            on_line(line.rstrip("\n"))
+        return proc.wait()
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}" + os.environ.get("PATH", ""),
+    }
+
+
+class ProgressFilter:
+    """Keeps snakemake's errors and warnings, drops its per-job chatter, counts jobs."""
+
+    CHATTER = re.compile(
+        r"^(Select jobs to execute|Execute \d+ jobs|\[\w{3} \w{3} +\d+ [\d:]+ \d{4}\]$|"
+        r"Finished jobid|\d+ of \d+ steps|Using workflow specific profile|Assuming unrestricted|"
+        r"Building DAG of jobs|Provided cores|Config file .* is extended|Using shell:|"
+        r"Conda environments: ignored|Rules claiming more threads|Provided resources|"
+        r"Complete log\(s\)|Elapsed time|Job stats|job +count|-+ +-+|\w+ +\d+$|"
+        r"Nothing to be done)"
+    )
+    STEPS = re.compile(r"^(\d+) of (\d+) steps")
+
+    def __init__(self, echo) -> None:
+        self.echo = echo
+        self.nothing_to_do = False
+        self.steps_done = 0
+
+    def __call__(self, line: str) -> None:
+        if line.startswith("Nothing to be done"):
+            self.nothing_to_do = True
+        m = self.STEPS.match(line)
+        if m:
+            self.steps_done = int(m.group(1))
+        if line.strip() and not self.CHATTER.match(line.strip()):
+            self.echo(line)
 
 
 def for_results(ep: ExperimentPaths) -> Invocation:

@@ -65,22 +65,3 @@ def locks(workdir: Path | None) -> list[Path]:
         return []
     d = workdir / ".snakemake" / "locks"
     return sorted(d.iterdir()) if d.is_dir() else []
-
-
-def newest_log(workdir: Path, since: float) -> Path | None:
-    """Snakemake's own log of the invocation that started after `since` (epoch seconds)."""
-    d = workdir / ".snakemake" / "log"
-    if not d.is_dir():
-        return None
-    logs = [p for p in d.glob("*.snakemake.log") if p.stat().st_mtime >= since]
-    return max(logs, key=lambda p: p.stat().st_mtime, default=None)
-
-
-def jobs_finished(log: Path | None) -> int | None:
-    """How many jobs that invocation finished (None when unknown)."""
-    if log is None:
-        return None
-    text = log.read_text(errors="replace")
-    if "Nothing to be done" in text:
-        return 0
-    return text.count("Finished jobid")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import yaml
 from scylla import archive, config, jsonio, paths, snakemeta
 from scylla.commands.progress import Progress, summary_line
 from scylla.hashing import digest
-from scylla.smk import REPO, Invocation
+from scylla.smk import REPO, Invocation, ProgressFilter
 
 EPILOG = """examples:
   scylla run                                   # the demo (config/config.yaml)
@@ -124,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.parallel:
         extra += ["--cores", str(args.parallel)]
     if not args.verbose:
-        extra += ["--quiet", "all"]  # errors still show; progress comes from us
+        extra += ["--quiet", "rules", "host", "reason"]  # errors and progress still come
     if args.verbose:
         print("+ " + inv.shell(*extra))
     pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
@@ -132,18 +131,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     corrupt = [f for ep, exp in pairs for f in _corrupt(ep, exp, move=not dry)]
     if corrupt:  # a dry-run shows them re-made without touching them
         extra += ["--forcerun", *(str(f) for f in corrupt)]
-    started = time.time()
-    if args.quiet or dry:
+    if args.verbose or dry:
         code = inv.run(*extra).returncode
     else:
-        with Progress(lambda: summary_line(pairs)):
-            code = inv.run(*extra).returncode
-    if not dry and code == 0:
-        done = snakemeta.jobs_finished(snakemeta.newest_log(Path.cwd(), started))
-        if done == 0:
+        out = ProgressFilter(echo=lambda line: print(line, flush=True))
+        if args.quiet:
+            code = inv.stream(*extra, on_line=out)
+        else:
+            with Progress(lambda: summary_line(pairs)):
+                code = inv.stream(*extra, on_line=out)
+        if code == 0 and out.nothing_to_do:
             print("scylla: nothing left to do — every artifact is present and up to date.")
-        elif done:
-            print(f"scylla: {done} job(s) done.")
+        elif code == 0:
+            print(f"scylla: {out.steps_done} job(s) done.")
     if not args.quiet and not dry:
         for ep, _exp in pairs:
             print(f"results: {ep.dir}   status: scylla status {ep.dir}")
