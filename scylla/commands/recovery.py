@@ -163,10 +163,20 @@ def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
     return proc.returncode
 
 
+def refuse_if_locked(ep: paths.ExperimentPaths, dry_run: bool) -> None:
+    """Archive nothing while another (or a killed) snakemake holds the directory."""
+    if not dry_run and snakemeta.locks(snakemeta.find_workdir(ep.dir)):
+        raise SystemExit(
+            f"scylla: {ep.dir} is locked — a snakemake is running there, or one was killed. "
+            f"If none is running: scylla repair {ep.dir}"
+        )
+
+
 def cmd_rerun_agents(args: argparse.Namespace) -> int:
     from scylla.cli import selected_runs
 
     ep, exp, runs, _chosen = selected_runs(args, None)
+    refuse_if_locked(ep, args.dry_run)
     wanted = set(args.status or AGENT_DEFAULT)
     # The agent's own status decides: a run whose only trouble is a judge keeps its agent.
     chosen = [
@@ -197,6 +207,7 @@ def cmd_rerun_judges(args: argparse.Namespace) -> int:
     from scylla.cli import selected_runs
 
     ep, exp, runs, _chosen = selected_runs(args, None)
+    refuse_if_locked(ep, args.dry_run)
     runs = status.select(runs, args.tier, args.subtest, args.runs)
     wanted = set(args.status or JUDGE_DEFAULT)
     slots = {f"{n:02d}" for n in args.judge_slot} if args.judge_slot else set(exp.slots)
@@ -230,6 +241,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     from scylla.cli import selected_runs
 
     ep, exp, runs, _chosen = selected_runs(args, None)
+    refuse_if_locked(ep, args.dry_run)
     finished = ("completed", "results", "failed")
     wanted = set(args.status or finished) & set(finished)
     chosen = [

@@ -143,7 +143,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if code == 0 and out.nothing_to_do:
             print("scylla: nothing left to do — every artifact is present and up to date.")
         elif code == 0:
-            print(f"scylla: {out.steps_done} job(s) done.")
+            # minus the target rule `all`, which is not work
+            print(f"scylla: {max(out.steps_done - 1, 0)} job(s) done.")
     if not args.quiet and not dry:
         for ep, _exp in pairs:
             print(f"results: {ep.dir}   status: scylla status {ep.dir}")
