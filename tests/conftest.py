@@ -98,6 +98,20 @@ def experiment_cfg(name: str = EXP, **changes: Any) -> dict[str, Any]:
     return exp
 
 
+ONE_SUBTEST = {"T0": {"subtests": {"00": {}}}}
+
+
+def one_run_experiment(name: str, **agent: Any) -> dict[str, Any]:
+    """One subtest, one run, one judge: a single agent behaviour per experiment."""
+    return experiment_cfg(
+        name,
+        tiers=ONE_SUBTEST,
+        runs=1,
+        agent=agent_cfg(**agent),
+        judges=[judge_cfg("claude-opus-4-5-20251101")],
+    )
+
+
 def write_config(workdir: Path, *experiments: dict[str, Any], name: str = CONFIG_NAME) -> Path:
     """Write a scylla config (default: the `mini` experiment) into `workdir`; return its path."""
     workdir.mkdir(parents=True, exist_ok=True)

@@ -7,18 +7,15 @@ import json
 import pytest
 from conftest import (
     EXP,
-    agent_cfg,
     ep,
-    experiment_cfg,
-    judge_cfg,
     load,
+    one_run_experiment,
     output_of,
     rp,
     smk,
     write_config,
 )
 
-ONE_SUBTEST = {"T0": {"subtests": {"00": {}}}}
 RESULT_LINE = json.dumps(
     {
         "type": "result",
@@ -33,16 +30,6 @@ SCRIPT = f"echo done > DONE.txt; echo '{RESULT_LINE}'"
 COMMAND_INLINE = ["bash", "-c", SCRIPT]
 
 
-def small(name: str, **agent: object) -> dict:
-    return experiment_cfg(
-        name,
-        tiers=ONE_SUBTEST,
-        runs=1,
-        agent=agent_cfg(**agent),
-        judges=[judge_cfg("claude-opus-4-5-20251101")],
-    )
-
-
 @pytest.fixture(scope="module")
 def adapters(finished, tmp_path_factory):
     wd = tmp_path_factory.mktemp("adapters")
@@ -51,11 +38,11 @@ def adapters(finished, tmp_path_factory):
     source = ep(finished.dir)
     write_config(
         wd,
-        small("oracle", adapter="oracle"),
-        small("nop", adapter="nop"),
-        small("command", adapter="command", command=["bash", str(script)]),
-        small("inline", adapter="command", command=COMMAND_INLINE),
-        small("replay", adapter="replay", replay_from=str(source.dir)),
+        one_run_experiment("oracle", adapter="oracle"),
+        one_run_experiment("nop", adapter="nop"),
+        one_run_experiment("command", adapter="command", command=["bash", str(script)]),
+        one_run_experiment("inline", adapter="command", command=COMMAND_INLINE),
+        one_run_experiment("replay", adapter="replay", replay_from=str(source.dir)),
     )
     proc = smk(wd)
     return wd, finished.dir, proc

@@ -17,12 +17,10 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    agent_cfg,
     ep,
-    experiment_cfg,
     failed_jobs,
-    judge_cfg,
     load,
+    one_run_experiment,
     output_of,
     rp,
     smk,
@@ -30,18 +28,7 @@ from conftest import (
     write_modes,
 )
 
-ONE_SUBTEST = {"T0": {"subtests": {"00": {}}}}
 HANG_TIMEOUT = 2
-
-
-def small(name: str, **agent: object) -> dict:
-    return experiment_cfg(
-        name,
-        tiers=ONE_SUBTEST,
-        runs=1,
-        agent=agent_cfg(**agent),
-        judges=[judge_cfg("claude-opus-4-5-20251101")],
-    )
 
 
 @dataclass
@@ -64,14 +51,14 @@ def failures(tmp_path_factory) -> Outcome:
     write_config(
         wd,
         # the agent's own failures: the job succeeds, the run is recorded and judged
-        small("maxturns", env={"CLAUDE_STANDIN_MODE": "max_turns"}, max_turns=5),
-        small("bad", env={"CLAUDE_STANDIN_MODE": "bad"}),
-        small("nothing", env={"CLAUDE_STANDIN_MODE": "nothing"}),
-        small("hang", env={"CLAUDE_STANDIN_MODE": "hang"}, timeout=HANG_TIMEOUT),
+        one_run_experiment("maxturns", env={"CLAUDE_STANDIN_MODE": "max_turns"}, max_turns=5),
+        one_run_experiment("bad", env={"CLAUDE_STANDIN_MODE": "bad"}),
+        one_run_experiment("nothing", env={"CLAUDE_STANDIN_MODE": "nothing"}),
+        one_run_experiment("hang", env={"CLAUDE_STANDIN_MODE": "hang"}, timeout=HANG_TIMEOUT),
         # infrastructure errors: the job fails (and is retried)
-        small("ratelimit", env={"CLAUDE_STANDIN_MODE_FILE": str(once)}),
-        small("auth", env={"CLAUDE_STANDIN_MODE": "auth"}),
-        small("nocli", cli="no-such-claude"),
+        one_run_experiment("ratelimit", env={"CLAUDE_STANDIN_MODE_FILE": str(once)}),
+        one_run_experiment("auth", env={"CLAUDE_STANDIN_MODE": "auth"}),
+        one_run_experiment("nocli", cli="no-such-claude"),
     )
     return Outcome(wd, smk(wd))
 

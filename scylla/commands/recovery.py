@@ -125,14 +125,27 @@ def _report_targets(
     ok_tiers = {
         t for t in exp.tiers if all((t, s) in ok_subtests for s in exp.tiers[t]["subtests"])
     }
+    # Only the reports above the runs this command touches.
+    touched_subtests = {(t, s) for t, s, _ in will_have}
+    touched_tiers = {t for t, _ in touched_subtests}
     files: list[Path] = []
-    for tier, sub in sorted(ok_subtests):
+    for tier, sub in sorted(ok_subtests & touched_subtests):
         files += [ep.subtest_report(tier, sub), ep.subtest_report(tier, sub, "md")]
-    for tier in sorted(ok_tiers):
+    for tier in sorted(ok_tiers & touched_tiers):
         files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
-    if ok_tiers == set(exp.tiers):
+    if touched_tiers and ok_tiers == set(exp.tiers):
         files += [ep.report(), ep.report("md"), *(ep.table(n) for n in paths.TABLES)]
     return files
+
+
+def print_plan(stats: dict[str, int], header: str) -> None:
+    """A dry-run's job counts per rule (the target rule `all` is not work)."""
+    print(header)
+    for rule, n in stats.items():
+        if rule != "all":
+            print(f"  {rule:<20} {n}")
+    if not stats:
+        print("  (none: every requested file is present and up to date)")
 
 
 def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
@@ -151,12 +164,7 @@ def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
         if proc.returncode != 0:
             print(proc.stdout + proc.stderr)
             return proc.returncode
-        print("jobs snakemake would run:")
-        for rule, n in stats.items():
-            if rule != "all":
-                print(f"  {rule:<20} {n}")
-        if not stats:
-            print("  (none: every requested file is present and up to date)")
+        print_plan(stats, "jobs snakemake would run:")
         return 0
     with Progress(lambda: summary_line([(ep, exp)])):
         proc = inv.run("--quiet", "rules", "host", "reason")
@@ -292,12 +300,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         _prune_worktrees(ep)
     proc = inv.run("--dry-run", "--quiet", "rules", capture=True)
     stats = job_stats(proc.stdout + proc.stderr)
-    print("what a run would do now:")
-    for rule, n in stats.items():
-        if rule != "all":
-            print(f"  {rule:<20} {n}")
-    if not stats:
-        print("  nothing: every artifact is present and up to date")
+    print_plan(stats, "what a run would do now:")
     runs = status.collect(ep, exp)
     print("status: " + "  ".join(f"{k} {v}" for k, v in status.counts(runs)["agent"].items()))
     return 0
