@@ -30,6 +30,33 @@ def two(n: int | str) -> str:
     return f"{int(n):02d}" if str(n).isdigit() else str(n)
 
 
+# Names inside a run directory (RunPaths builds on them; the status scan uses them as strings).
+AGENT_DIR = "agent"
+AGENT_FILES = {
+    "prompt": "agent/prompt.md",
+    "replay": "agent/replay.sh",
+    "stdout": "agent/stdout.log",
+    "stderr": "agent/stderr.log",
+    "command_log": "agent/command_log.json",
+    "timing": "agent/timing.json",
+    "output": "agent/output.txt",
+}
+AGENT_RESULT = "agent/result.json"
+JUDGE_DIR = "judge"
+CONSENSUS = "judge/result.json"
+RUN_RESULT = "run_result.json"
+JUDGE_FILES = {
+    "judgment": "judgment.json",
+    "response": "response.txt",
+    "stdout": "stdout.log",
+    "timing": "timing.json",
+}
+
+
+def judge_slot_dir(slot: int | str) -> str:
+    return f"judge/judge_{two(slot)}"
+
+
 @dataclass(frozen=True)
 class JudgePaths:
     """judge/judge_<NN>/ of one run."""
@@ -38,15 +65,15 @@ class JudgePaths:
 
     @property
     def judgment(self) -> Path:
-        return self.dir / "judgment.json"
+        return self.dir / JUDGE_FILES["judgment"]
 
     @property
     def response(self) -> Path:
-        return self.dir / "response.txt"
+        return self.dir / JUDGE_FILES["response"]
 
     @property
     def stdout(self) -> Path:
-        return self.dir / "stdout.log"
+        return self.dir / JUDGE_FILES["stdout"]
 
     @property
     def stderr(self) -> Path:
@@ -54,7 +81,7 @@ class JudgePaths:
 
     @property
     def timing(self) -> Path:
-        return self.dir / "timing.json"
+        return self.dir / JUDGE_FILES["timing"]
 
     @property
     def system_prompt(self) -> Path:
@@ -66,12 +93,7 @@ class JudgePaths:
 
     @property
     def outputs(self) -> dict[str, Path]:
-        return {
-            "judgment": self.judgment,
-            "response": self.response,
-            "stdout": self.stdout,
-            "timing": self.timing,
-        }
+        return {k: self.dir / v for k, v in JUDGE_FILES.items()}
 
 
 @dataclass(frozen=True)
@@ -83,53 +105,45 @@ class RunPaths:
     # -- written by rule agent -------------------------------------------------
     @property
     def agent_dir(self) -> Path:
-        return self.dir / "agent"
+        return self.dir / AGENT_DIR
 
     @property
     def agent_prompt(self) -> Path:
-        return self.agent_dir / "prompt.md"
+        return self.dir / AGENT_FILES["prompt"]
 
     @property
     def agent_replay(self) -> Path:
-        return self.agent_dir / "replay.sh"
+        return self.dir / AGENT_FILES["replay"]
 
     @property
     def agent_stdout(self) -> Path:
-        return self.agent_dir / "stdout.log"
+        return self.dir / AGENT_FILES["stdout"]
 
     @property
     def agent_stderr(self) -> Path:
-        return self.agent_dir / "stderr.log"
+        return self.dir / AGENT_FILES["stderr"]
 
     @property
     def agent_command_log(self) -> Path:
-        return self.agent_dir / "command_log.json"
+        return self.dir / AGENT_FILES["command_log"]
 
     @property
     def agent_timing(self) -> Path:
-        return self.agent_dir / "timing.json"
+        return self.dir / AGENT_FILES["timing"]
 
     @property
     def agent_output(self) -> Path:
-        return self.agent_dir / "output.txt"
+        return self.dir / AGENT_FILES["output"]
 
     @property
     def agent_outputs(self) -> dict[str, Path]:
         """The files rule `agent` writes (its Snakemake outputs)."""
-        return {
-            "prompt": self.agent_prompt,
-            "replay": self.agent_replay,
-            "stdout": self.agent_stdout,
-            "stderr": self.agent_stderr,
-            "command_log": self.agent_command_log,
-            "timing": self.agent_timing,
-            "output": self.agent_output,
-        }
+        return {k: self.dir / v for k, v in AGENT_FILES.items()}
 
     # -- rule agent_result ---------------------------------------------------
     @property
     def agent_result(self) -> Path:
-        return self.agent_dir / "result.json"
+        return self.dir / AGENT_RESULT
 
     # -- rule judge_prompt ---------------------------------------------------
     @property
@@ -148,19 +162,19 @@ class RunPaths:
     # -- judges ----------------------------------------------------------------
     @property
     def judge_dir(self) -> Path:
-        return self.dir / "judge"
+        return self.dir / JUDGE_DIR
 
     def judge_slot(self, slot: int | str) -> JudgePaths:
-        return JudgePaths(self.judge_dir / f"judge_{two(slot)}")
+        return JudgePaths(self.dir / judge_slot_dir(slot))
 
     @property
     def consensus(self) -> Path:
-        return self.judge_dir / "result.json"
+        return self.dir / CONSENSUS
 
     # -- rule run_result -----------------------------------------------------
     @property
     def run_result(self) -> Path:
-        return self.dir / "run_result.json"
+        return self.dir / RUN_RESULT
 
     # -- not rule outputs ------------------------------------------------------
     @property

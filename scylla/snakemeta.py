@@ -39,7 +39,7 @@ def _markers(workdir: Path | None) -> dict[Path, Path]:
             key = _decode([*rel, name])
             if key:
                 path = Path(key)
-                out = (path if path.is_absolute() else workdir / path).resolve()
+                out = Path(os.path.abspath(path if path.is_absolute() else workdir / path))
                 found[out] = Path(dirpath) / name
     return found
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scylla import snakemeta
+from scylla import paths, snakemeta
 from scylla.config import Experiment
-from scylla.paths import ExperimentPaths, RunPaths
+from scylla.paths import ExperimentPaths
 from scylla.run_result import agent_failed
 
 AGENT_STATUSES = ("completed", "results", "failed", "partial", "missing")
@@ -54,70 +55,83 @@ def _load(path: Path) -> Any | None:
         return None
 
 
-def _nonempty(path: Path) -> bool:
+def _marked(run_dir: str, rels: Iterable[str], incomplete: set[str]) -> bool:
+    """Whether Snakemake marked any of these outputs incomplete (free when none is)."""
+    return bool(incomplete) and any(
+        os.path.abspath(os.path.join(run_dir, r)) in incomplete for r in rels
+    )
+
+
+def _read(path: str) -> str:
     try:
-        return os.stat(path).st_size > 0 and bool(path.read_bytes().strip())
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
     except OSError:
-        return False
+        return ""
 
 
-def _agent_status(rp: RunPaths, names: set[str], incomplete: set[Path]) -> tuple[str, str, dict]:
-    """(status, reason, agent/result.json or {})."""
-    agent_outputs = rp.agent_outputs.values()
-    if any(p.resolve() in incomplete for p in agent_outputs):
+def _agent_status(run_dir: str, names: set[str], incomplete: set[str]) -> tuple[str, str, dict]:
+    """(status, reason, {cost_usd}) of one run's agent. Plain strings: this runs 10,000 times."""
+    join = os.path.join
+    if _marked(run_dir, paths.AGENT_FILES.values(), incomplete):
         return "partial", "agent job interrupted (Snakemake incomplete marker)", {}
     if not names:
         return "missing", "never started", {}
-    ended = isinstance(_load(rp.agent_timing), dict) and isinstance(
-        _load(rp.agent_command_log), dict
+    ended = isinstance(_load(join(run_dir, paths.AGENT_FILES["timing"])), dict) and isinstance(
+        _load(join(run_dir, paths.AGENT_FILES["command_log"])), dict
     )
     if not ended or not names & {"output.txt", "stderr.log"}:
         return "partial", "agent/ exists but the agent never finished", {}
-    result = _load(rp.agent_result) if "result.json" in names else None
+    result = _load(join(run_dir, paths.AGENT_RESULT)) if "result.json" in names else None
     result = result if isinstance(result, dict) else None
-    output = rp.agent_output.read_text(errors="replace") if "output.txt" in names else ""
+    output = _read(join(run_dir, paths.AGENT_FILES["output"])) if "output.txt" in names else ""
     if agent_failed(result or {}, output):
         return "failed", "the agent left no usable output", result or {}
     if result is None:
         return "results", "agent/result.json missing or corrupt", {}
-    run_result = _load(rp.run_result)
+    run_result = _load(join(run_dir, paths.RUN_RESULT))
     if not isinstance(run_result, dict):
         return "results", "run_result.json missing or corrupt", result
-    if not isinstance(_load(rp.consensus), dict):
+    if not isinstance(_load(join(run_dir, paths.CONSENSUS)), dict):
         return "results", "judge/result.json missing or corrupt", result
     return "completed", "", {"cost_usd": run_result.get("cost_usd", result.get("cost_usd"))}
 
 
-def _judge_status(rp: RunPaths, slot: str, agent: str, incomplete: set[Path]) -> str:
-    jp = rp.judge_slot(slot)
-    if any(p.resolve() in incomplete for p in jp.outputs.values()):
+def _judge_status(run_dir: str, slot: str, agent: str, incomplete: set[str]) -> str:
+    slot_dir = os.path.join(run_dir, paths.judge_slot_dir(slot))
+    if _marked(slot_dir, paths.JUDGE_FILES.values(), incomplete):
         return "partial"
     if agent == "failed":
         return "agent_failed"
-    judgment = _load(jp.judgment)
+    judgment = _load(os.path.join(slot_dir, paths.JUDGE_FILES["judgment"]))
     if isinstance(judgment, dict):
         if judgment.get("status") == "agent_failed":
             return "agent_failed"
         return "complete" if judgment.get("is_valid") else "failed"
-    return "partial" if jp.dir.is_dir() else "missing"
+    return "partial" if os.path.isdir(slot_dir) else "missing"
 
 
-def classify(rp: RunPaths, slots: list[str], incomplete: set[Path]) -> tuple[str, str, list, float]:
+def classify(
+    run_dir: str | Path, slots: list[str], incomplete: set[str]
+) -> tuple[str, str, list, float]:
+    run_dir = str(run_dir)
     try:
-        names = set(os.listdir(rp.agent_dir))
+        names = set(os.listdir(os.path.join(run_dir, paths.AGENT_DIR)))
     except OSError:
         names = set()
-    status, reason, result = _agent_status(rp, names, incomplete)
-    judges = [{"slot": s, "status": _judge_status(rp, s, status, incomplete)} for s in slots]
+    status, reason, result = _agent_status(run_dir, names, incomplete)
+    judges = [{"slot": s, "status": _judge_status(run_dir, s, status, incomplete)} for s in slots]
     return status, reason, judges, float(result.get("cost_usd") or 0.0)
 
 
 def collect(ep: ExperimentPaths, exp: Experiment) -> list[RunStatus]:
-    incomplete = snakemeta.incomplete_files(snakemeta.find_workdir(ep.dir))
+    markers = snakemeta.incomplete_files(snakemeta.find_workdir(ep.dir))
+    incomplete = {os.path.abspath(p) for p in markers}
     out = []
+    root = str(ep.dir)
     for key in exp.run_keys():
-        rp = ep.run(key.tier, key.subtest, key.run)
-        status, reason, judges, cost = classify(rp, exp.slots, incomplete)
+        run_dir = os.path.join(root, key.tier, key.subtest, paths.run_name(key.run))
+        status, reason, judges, cost = classify(run_dir, exp.slots, incomplete)
         out.append(RunStatus(key.tier, key.subtest, key.run, status, judges, reason, cost))
     return out
 
