@@ -18,7 +18,15 @@ from scylla.standin import claude
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = ROOT / "config" / "tasks" / "textstats"
-FIXTURE = Path("/work/shared/fixtures/projectscylla-dryrun")
+# The real ProjectScylla run beside the repository (CI clones main with shared/ beside it).
+FIXTURE = next(
+    (
+        d / "fixtures" / "projectscylla-dryrun"
+        for d in (ROOT.parent / "shared", Path("/work/shared"))
+        if (d / "fixtures" / "projectscylla-dryrun").is_dir()
+    ),
+    Path("/work/shared/fixtures/projectscylla-dryrun"),
+)
 STANDIN_VARS = (
     "CLAUDE_STANDIN_MODE",
     "CLAUDE_STANDIN_MODE_FILE",
