@@ -11,7 +11,6 @@ profile's keep-going lets the other experiments finish while the broken ones fai
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from conftest import (
     write_config,
     write_modes,
 )
+from recovery_helpers import processes_under
 
 HANG_TIMEOUT = 2
 
@@ -132,23 +132,8 @@ def test_hanging_agent_is_killed_at_the_timeout(failures):
     assert load(r.run_result)["timed_out"] is True
 
 
-def _processes_under(root: Path) -> list[str]:
-    """Live processes whose working directory is inside `root`."""
-    found = []
-    root = root.resolve()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if cwd == root or root in cwd.parents:
-            found.append(f"{pid}: {cmd[:200]} (cwd {cwd})")
-    return found
-
-
 def test_hanging_agent_leaves_no_process_behind(failures):
-    assert _processes_under(failures.dir) == []
+    assert processes_under(failures.dir) == []
 
 
 # -------------------------------------------------------------------- infrastructure errors
