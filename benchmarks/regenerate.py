@@ -44,16 +44,31 @@ from scylla import agent_result, config, paths, status  # noqa: E402
 from scylla.smk import REPO, Invocation, for_results, job_stats, rel_targets  # noqa: E402
 
 QUIET = ("--quiet", "rules", "host", "reason")  # what `scylla regenerate` passes, too
+PROFILE = REPO / "profiles" / "default" / "config.yaml"
+PROFILE_KEYS = ("cores", "scheduler", "scheduler-subsample", "force-use-threads")
 # name -> extra snakemake arguments for the agent_result-only call. "profile" is the baseline:
-# the workflow profile (profiles/default) already sets cores 2 and scheduler greedy.
+# whatever the workflow profile (profiles/default, printed with the results) sets; every other
+# variant overrides one or two of its settings on the command line.
 VARIANTS: dict[str, list[str]] = {
     "profile": [],
     "--scheduler greedy": ["--scheduler", "greedy"],
     "--scheduler ilp": ["--scheduler", "ilp"],
     "--scheduler-subsample 100": ["--scheduler-subsample", "100"],
+    "--scheduler-subsample 0 (off)": ["--scheduler-subsample", "0"],
     "--cores 2": ["--cores", "2"],
     "--cores 8": ["--cores", "8"],
+    "--cores 2 --scheduler-subsample 0": ["--cores", "2", "--scheduler-subsample", "0"],
 }
+
+
+def profile_settings() -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(PROFILE.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return {k: data.get(k) for k in PROFILE_KEYS}
 
 
 # ---------------------------------------------------------------------------- timing
@@ -457,6 +472,7 @@ def run_benchmark(args) -> dict:
             "code": code_version(),
             "code_fingerprint": code_start,
             "code_changed_during_run": make_tree.code_fingerprint() != code_start,
+            "workflow_profile": profile_settings(),
             "loadavg_start": [round(x, 2) for x in load_start],
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         },
@@ -523,6 +539,9 @@ def render(res: dict) -> str:
         ),
         f"host: {h['cpus']} CPUs, python {h['python']}, snakemake {h['snakemake']}; "
         f"load average at start {h['loadavg_start']}, at end {h['loadavg_end']}",
+        "workflow profile: "
+        + ", ".join(f"{k}={v}" for k, v in h.get("workflow_profile", {}).items())
+        + " (the 'profile' rows)",
         f"tree: {t['runs']} runs ({t['layout']} tiers x subtests x runs), 2 judges, "
         f"{t['workdir']}{' (reused)' if t.get('reused') else ''}; each figure "
         f"{res['repeat']} times",
