@@ -8,14 +8,13 @@ markers count as partial.)
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scylla import paths, snakemeta
+from scylla import jsonio, paths, snakemeta
 from scylla.config import Experiment
 from scylla.paths import ExperimentPaths
 from scylla.run_result import agent_failed
@@ -36,23 +35,7 @@ class RunStatus:
     cost_usd: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "tier": self.tier,
-            "subtest": self.subtest,
-            "run": self.run,
-            "status": self.status,
-            "judges": self.judges,
-            "reason": self.reason,
-            "cost_usd": self.cost_usd,
-        }
-
-
-def _load(path: Path) -> Any | None:
-    try:
-        with open(path, "rb") as fh:
-            return json.loads(fh.read())
-    except (OSError, ValueError):
-        return None
+        return asdict(self)
 
 
 def _marked(run_dir: str, rels: Iterable[str], incomplete: set[str]) -> bool:
@@ -62,14 +45,6 @@ def _marked(run_dir: str, rels: Iterable[str], incomplete: set[str]) -> bool:
     )
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return ""
-
-
 def _agent_status(run_dir: str, names: set[str], incomplete: set[str]) -> tuple[str, str, dict]:
     """(status, reason, {cost_usd}) of one run's agent. Plain strings: this runs 10,000 times."""
     join = os.path.join
@@ -77,22 +52,26 @@ def _agent_status(run_dir: str, names: set[str], incomplete: set[str]) -> tuple[
         return "partial", "agent job interrupted (Snakemake incomplete marker)", {}
     if not names:
         return "missing", "never started", {}
-    ended = isinstance(_load(join(run_dir, paths.AGENT_FILES["timing"])), dict) and isinstance(
-        _load(join(run_dir, paths.AGENT_FILES["command_log"])), dict
-    )
+    ended = isinstance(
+        jsonio.read_json(join(run_dir, paths.AGENT_FILES["timing"])), dict
+    ) and isinstance(jsonio.read_json(join(run_dir, paths.AGENT_FILES["command_log"])), dict)
     if not ended or not names & {"output.txt", "stderr.log"}:
         return "partial", "agent/ exists but the agent never finished", {}
-    result = _load(join(run_dir, paths.AGENT_RESULT)) if "result.json" in names else None
+    result = jsonio.read_json(join(run_dir, paths.AGENT_RESULT)) if "result.json" in names else None
     result = result if isinstance(result, dict) else None
-    output = _read(join(run_dir, paths.AGENT_FILES["output"])) if "output.txt" in names else ""
+    output = (
+        jsonio.read_text(join(run_dir, paths.AGENT_FILES["output"]))
+        if "output.txt" in names
+        else ""
+    )
     if agent_failed(result or {}, output):
         return "failed", "the agent left no usable output", result or {}
     if result is None:
         return "results", "agent/result.json missing or corrupt", {}
-    run_result = _load(join(run_dir, paths.RUN_RESULT))
+    run_result = jsonio.read_json(join(run_dir, paths.RUN_RESULT))
     if not isinstance(run_result, dict):
         return "results", "run_result.json missing or corrupt", result
-    if not isinstance(_load(join(run_dir, paths.CONSENSUS)), dict):
+    if not isinstance(jsonio.read_json(join(run_dir, paths.CONSENSUS)), dict):
         return "results", "judge/result.json missing or corrupt", result
     return "completed", "", {"cost_usd": run_result.get("cost_usd", result.get("cost_usd"))}
 
@@ -103,7 +82,7 @@ def _judge_status(run_dir: str, slot: str, agent: str, incomplete: set[str]) -> 
         return "partial"
     if agent == "failed":
         return "agent_failed"
-    judgment = _load(os.path.join(slot_dir, paths.JUDGE_FILES["judgment"]))
+    judgment = jsonio.read_json(os.path.join(slot_dir, paths.JUDGE_FILES["judgment"]))
     if isinstance(judgment, dict):
         if judgment.get("status") == "agent_failed":
             return "agent_failed"

@@ -102,10 +102,6 @@ def _assert_own_worktree(workspace: Path) -> None:
         raise RuntimeError(f"{workspace} is not its own git worktree (git toplevel: {top})")
 
 
-def base_commit(workspace: Path) -> str:
-    return git("rev-parse", "HEAD", cwd=workspace).strip()
-
-
 def capture_changes(workspace: Path) -> dict[str, str]:
     """The workspace after the agent: git status, the diff (new files included), deletions."""
     workspace = workspace.resolve()

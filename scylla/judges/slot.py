@@ -17,6 +17,7 @@ from scylla.config import Experiment
 from scylla.grading import grade_for
 from scylla.judges import llm
 from scylla.paths import JudgePaths, RunPaths
+from scylla.run_result import agent_failed
 
 
 def _invalid(error: str, status: str) -> dict[str, Any]:
@@ -33,7 +34,8 @@ def _invalid(error: str, status: str) -> dict[str, Any]:
 
 
 def agent_left_nothing(rp: RunPaths) -> bool:
-    return not jsonio.read_text(rp.agent_output).strip()
+    """Judged from the output alone: judges do not depend on agent/result.json."""
+    return agent_failed({}, jsonio.read_text(rp.agent_output))
 
 
 def _checks_judgment(rp: RunPaths, rub: rubric.Rubric) -> dict[str, Any]:
