@@ -14,11 +14,12 @@ rule agent:
     params:
         # What the run means (model, prompt, subtest resources). Changing it re-runs exactly
         # the affected runs; editing this rule's code does not (profile rerun-triggers).
-        meaning=lambda wc: exp_of(wc).run_digest(wc.tier, wc.subtest),
-        spec=spec,
+        meaning=agent_meaning,
+        spec=spec_key,
+        spec_file=spec_file,
         run_dir=lambda wc, output: paths.run_dir_of(output[0]),
     shell:
-        "python -m scylla.step agent --spec {params.spec} --run-dir {params.run_dir}"
+        "python -m scylla.step agent --spec {params.spec_file} --run-dir {params.run_dir}"
         " --attempt {resources.attempt} --log {log}"
 
 

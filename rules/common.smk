@@ -8,7 +8,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from scylla import hashing, jsonio, paths, reports, steps  # noqa: E402
+from scylla import hashing, jsonio, meaning, paths, reports, steps  # noqa: E402
 from scylla.config import ConfigError, load_config  # noqa: E402
 
 validate(config, schema="../config/schemas/config.schema.yaml")
@@ -20,13 +20,17 @@ except ConfigError as exc:
 
 EXPS = {e.name: e for e in _experiments}
 
-# Out-of-process steps (agent, judge_prompt, judge) run `python -m scylla.step`.
+# Out-of-process steps (agent, judge_prompt, judge) run `python -m scylla.step` and read the
+# resolved experiment from a file named by its digest (never rewritten: see paths.spec_file).
 steps.prepare_step_environment(workflow.basedir)
+SPECS = {}
 for _exp in EXPS.values():
-    _spec = paths.spec_file(".", _exp.name)
-    _text = json.dumps(_exp.data, indent=1, sort_keys=True)
-    if jsonio.read_text(_spec) != _text:
-        jsonio.write_text(_spec, _text, mode=0o600)  # may hold env secrets: owner only
+    _text = json.dumps(_exp.spec_form(), indent=1, sort_keys=True)
+    SPECS[_exp.name] = str(paths.spec_file(".", _exp.name, hashing.digest(_text)))
+    if not Path(SPECS[_exp.name]).exists():
+        jsonio.write_text(
+            SPECS[_exp.name], _text, mode=0o600
+        )  # env secrets: owner only
 T = paths.Templates(RESULTS)
 WILDCARDS = dict(paths.WILDCARD_CONSTRAINTS)
 WILDCARDS["experiment"] = "|".join(re.escape(n) for n in EXPS)
@@ -89,8 +93,26 @@ def experiment_tier_reports(wildcards):
     return [str(ep.tier_report(t)) for t in exp_of(wildcards).tiers]
 
 
-def spec(wildcards):
-    return str(paths.spec_file(".", wildcards.experiment))
+def spec_key(wildcards):
+    """Recorded by Snakemake as a param since the first release: keep it (paths.legacy_spec_key)."""
+    return paths.legacy_spec_key(wildcards.experiment)
+
+
+def spec_file(wildcards, output):
+    """The digest-named spec of the experiment (a derived param: Snakemake does not record it)."""
+    return SPECS[wildcards.experiment]
+
+
+def agent_meaning(wildcards):
+    return meaning.agent(exp_of(wildcards), wildcards.tier, wildcards.subtest).digest
+
+
+def judge_meaning(wildcards):
+    return meaning.judge(exp_of(wildcards), wildcards.slot).digest
+
+
+def judge_prompt_meaning(wildcards):
+    return meaning.judge_prompt(exp_of(wildcards)).digest
 
 
 def agent_runtime(wildcards):

@@ -10,11 +10,12 @@ rule judge_prompt:
     conda:
         "../envs/scylla.yaml"
     params:
-        meaning=lambda wc: exp_of(wc).prompt_digest(),
-        spec=spec,
+        meaning=judge_prompt_meaning,
+        spec=spec_key,
+        spec_file=spec_file,
         run_dir=lambda wc, output: paths.run_dir_of(output[0]),
     shell:
-        "python -m scylla.step judge_prompt --spec {params.spec} --run-dir {params.run_dir}"
+        "python -m scylla.step judge_prompt --spec {params.spec_file} --run-dir {params.run_dir}"
         " --log {log}"
 
 
@@ -33,11 +34,12 @@ rule judge:
         runtime=judge_runtime,
         attempt=lambda wc, attempt: attempt,
     params:
-        meaning=lambda wc: exp_of(wc).judge_digest(wc.slot),
-        spec=spec,
+        meaning=judge_meaning,
+        spec=spec_key,
+        spec_file=spec_file,
         run_dir=lambda wc, output: paths.run_dir_of(output[0]),
     shell:
-        "python -m scylla.step judge --spec {params.spec} --run-dir {params.run_dir}"
+        "python -m scylla.step judge --spec {params.spec_file} --run-dir {params.run_dir}"
         " --slot {wildcards.slot} --attempt {resources.attempt} --log {log}"
 
 

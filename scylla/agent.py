@@ -1,42 +1,53 @@
-"""Rule `agent`: prepare the run's worktree, run the agent, write its artifacts.
+"""Rule `agent`: one attempt of a run's agent, in its own directory, promoted when done.
 
-An agent that ran and ended badly (non-zero exit, timeout, is_error, max turns) is a
-successful job whose artifacts record how it ended. An infrastructure error (CLI missing,
-auth, rate limit) raises, so the job fails, its outputs are dropped, its `log:` survives and
-Snakemake retries it.
+    run_NN/attempts/<k>/attempt.json   lease, meaning, how the call ended, cost, promoted files
+    run_NN/attempts/<k>/workspace/     the attempt's git worktree (run_NN/workspace links here)
+    run_NN/attempts/<k>/agent/         prompt.md stdout.log stderr.log command_log.json ...
+    run_NN/agent/                      copies of the newest finished attempt's files (outputs)
+
+An agent that ran and ended badly (non-zero exit, timeout, is_error, max turns) is a finished
+attempt and a successful job whose artifacts record how it ended. An infrastructure error (CLI
+missing, auth, rate limit) fails the attempt and the job, which Snakemake retries. A finished
+attempt that could not be promoted (a local write failed, the scheduler was killed) is adopted
+by the next job for the same run: no second paid call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from scylla import joblog, jsonio, paths, workspace
+from scylla import archive, attempts, joblog, jsonio, meaning, paths, procs, workspace
 from scylla.adapters import AgentContext, InfraError, get_adapter
 from scylla.adapters.base import backoff_seconds
 from scylla.config import Experiment
-from scylla.process import ProcessResult
+from scylla.process import KILL_GRACE_SECONDS, ProcessResult
 from scylla.secrets import redact_env
 
 RECORDED_ENV = ("PATH", "HOME", "USER", "SHELL", "LANG")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+PROMPT_ARG = "<prompt: agent/prompt.md>"
+SETUP_SECONDS = 300.0  # worktree, task repo: on top of the agent's own timeout
 
 
 def _log(log: Path, message: str) -> None:
     joblog.append(log, message)
 
 
-def replay_script(result: ProcessResult, ctx: AgentContext, env: dict[str, str]) -> str:
+def agent_files(rp: paths.RunPaths) -> dict[str, Path]:
+    """{file in the attempt directory: the declared output it is promoted to}."""
+    return {rel: rp.dir / rel for rel in paths.AGENT_FILES.values()}
+
+
+def replay_script(call: dict[str, Any]) -> str:
     """A bash script that re-runs the exact command from the run directory."""
-    argv = ['"$PROMPT"' if arg == ctx.prompt else shlex.quote(arg) for arg in result.argv]
+    argv = ['"$PROMPT"' if arg == PROMPT_ARG else shlex.quote(arg) for arg in call["argv"]]
     lines = [
         "#!/usr/bin/env bash",
-        f"# Generated: {_now()}",
+        f"# Generated: {call['measured_at']}",
         "# Re-runs this run's agent command in its workspace. Secrets are not recorded:",
         "# export them yourself before running.",
         "set -euo pipefail",
@@ -46,61 +57,120 @@ def replay_script(result: ProcessResult, ctx: AgentContext, env: dict[str, str])
         'PROMPT="$(cat "$RUN_DIR/agent/prompt.md"; printf x)"',
         'PROMPT="${PROMPT%x}"',
     ]
-    for key, value in sorted(env.items()):
+    for key, value in sorted(call["configured_env"].items()):
         prefix = "# " if value == "<redacted>" else ""
         lines.append(f"{prefix}export {key}={shlex.quote(value)}")
     lines.append(" ".join(argv) + " < /dev/null")
     return "\n".join(lines) + "\n"
 
 
-def command_log(result: ProcessResult, ctx: AgentContext, env: dict[str, str]) -> dict:
-    recorded = {k: env[k] for k in RECORDED_ENV if k in env}
-    recorded.update(ctx.configured_env())
-    now = _now()
+def command_log(call: dict[str, Any]) -> dict[str, Any]:
     return {
-        "generated_at": now,
+        "generated_at": call["measured_at"],
         "total_commands": 1,
         "commands": [
             {
-                "timestamp": now,
-                "command": [
-                    "<prompt: agent/prompt.md>" if a == ctx.prompt else a for a in result.argv
-                ],
-                "cwd": result.cwd,
-                "env_vars": redact_env(recorded),
-                "exit_code": result.exit_code,
+                "timestamp": call["measured_at"],
+                "command": call["argv"],
+                "cwd": call["cwd"],
+                "env_vars": call["env_vars"],
+                "exit_code": call["exit_code"],
                 "stdout_file": "stdout.log",
                 "stderr_file": "stderr.log",
-                "duration_seconds": result.duration_seconds,
-                "timed_out": result.timed_out,
+                "duration_seconds": call["duration_seconds"],
+                "timed_out": call["timed_out"],
             }
         ],
     }
 
 
-def _backoff(ctx: AgentContext, log: Path) -> None:
-    delay = backoff_seconds(ctx.agent.get("rate_limit_backoff", 30), ctx.attempt)
+def call_record(result: ProcessResult, ctx: AgentContext, measured: float) -> dict[str, Any]:
+    """How the call ended: enough to write every agent file again from the attempt alone."""
+    env = ctx.env()
+    recorded = {k: env[k] for k in RECORDED_ENV if k in env}
+    recorded.update(ctx.configured_env())
+    return {
+        "argv": [PROMPT_ARG if a == ctx.prompt else a for a in result.argv],
+        "cwd": result.cwd,
+        "exit_code": result.exit_code,
+        "duration_seconds": result.duration_seconds,
+        "timed_out": result.timed_out,
+        "leftover_processes": result.leftovers,
+        "agent_duration_seconds": round(measured, 6),
+        "measured_at": attempts.now(),
+        "env_vars": redact_env(recorded),
+        "configured_env": redact_env(ctx.configured_env()),
+    }
+
+
+def write_files(att: attempts.Attempt) -> None:
+    """The derived agent files of a finished attempt (from its record and stdout.log);
+    idempotent, so an adopted attempt whose writing was cut short is completed."""
+    call = att.record["call"]
+    rel = paths.AGENT_FILES
+    if not att.path(rel["stdout"]).exists():
+        jsonio.write_text(att.path(rel["stdout"]), "")
+    if not att.path(rel["stderr"]).exists():
+        jsonio.write_text(att.path(rel["stderr"]), "")
+    stdout = jsonio.read_text(att.path(rel["stdout"]))
+    jsonio.write_json(att.path(rel["command_log"]), command_log(call))
+    jsonio.write_text(att.path(rel["replay"]), replay_script(call))
+    att.path(rel["replay"]).chmod(0o755)
+    jsonio.write_json(
+        att.path(rel["timing"]),
+        {
+            "agent_duration_seconds": call["agent_duration_seconds"],
+            "measured_at": call["measured_at"],
+            "timed_out": call["timed_out"],
+            "attempt": att.number,
+            "meaning": att.record["meaning"],
+        },
+    )
+    jsonio.write_text(att.path(rel["output"]), stdout)
+
+
+def promote(rp: paths.RunPaths, att: attempts.Attempt) -> None:
+    """Copy the attempt's agent files into run_NN/agent/ and point run_NN/workspace at its
+    worktree (only while it is the newest attempt: see attempts.promote)."""
+    attempts.promote(rp.attempts, att, agent_files(rp))
+    link_workspace(rp, att)
+
+
+def link_workspace(rp: paths.RunPaths, att: attempts.Attempt) -> None:
+    target = Path(paths.ATTEMPTS_DIR) / str(att.number) / paths.WORKSPACE_DIR
+    if rp.workspace.is_symlink() and os.readlink(rp.workspace) == str(target):
+        return
+    if rp.workspace.exists() and not rp.workspace.is_symlink():
+        return  # a first-release worktree in place: archived when its run is re-run
+    tmp = rp.dir / f".{paths.WORKSPACE_DIR}.link.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target)
+    os.replace(tmp, rp.workspace)
+
+
+def _backoff(agent: dict[str, Any], attempt: int, log: Path) -> None:
+    delay = backoff_seconds(agent.get("rate_limit_backoff", 30), attempt)
     _log(log, f"rate limited: waiting {delay:.0f}s before failing the job for a retry")
     time.sleep(delay)
 
 
-def run_agent(
-    exp: Experiment, root: Path, tier: str, subtest: str, run: int, log: Path, attempt: int = 1
-) -> None:
-    ep = paths.experiment(root, exp.name)
-    rp = ep.run(tier, subtest, run)
-    _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} attempt {attempt}")
+def _call(
+    exp: Experiment, ep: paths.ExperimentPaths, rp: paths.RunPaths, att: attempts.Attempt, ctx_args
+) -> tuple[ProcessResult, AgentContext, float]:
+    tier, subtest, run, attempt_no = ctx_args
     repo_info = workspace.ensure_task_repo(exp.task, ep.task_repo, ep.task_marker)
     solution = exp.task.get("solution", "")
     if solution and jsonio.read_text(ep.task_solution) != solution:
         jsonio.write_text(ep.task_solution, solution)
     sub = exp.subtest(tier, subtest)
-    workspace.create_worktree(ep.task_repo, repo_info["commit"], rp.workspace, sub["files"])
-    jsonio.write_text(rp.agent_prompt, exp.task["prompt"])
+    ws = att.path(paths.WORKSPACE_DIR)
+    workspace.create_worktree(ep.task_repo, repo_info["commit"], ws, sub["files"])
+    rel = paths.AGENT_FILES
+    jsonio.write_text(att.path(rel["prompt"]), exp.task["prompt"])
     ctx = AgentContext(
-        workspace=rp.workspace,
+        workspace=ws,
         prompt=exp.task["prompt"],
-        prompt_file=rp.agent_prompt,
+        prompt_file=att.path(rel["prompt"]),
         agent=exp.agent_for(tier, subtest),
         subtest=sub,
         task=exp.task,
@@ -108,39 +178,88 @@ def run_agent(
         tier=tier,
         subtest_id=subtest,
         run=run,
-        attempt=attempt,
+        attempt=attempt_no,
         task_dir=ep.task_dir,
+        stdout_path=att.path(rel["stdout"]),
+        stderr_path=att.path(rel["stderr"]),
+        marker_env={procs.ATTEMPT_VAR: att.marker},
     )
-    adapter = get_adapter(ctx.agent)
-    measured_start = time.monotonic()
-    try:
-        result = adapter.run(ctx)
-    except InfraError as exc:
-        _log(log, f"INFRASTRUCTURE ERROR {exc}")
-        if exc.result is not None:
-            _log(log, f"exit_code={exc.result.exit_code}\n--- stdout ---\n{exc.result.stdout}")
-            _log(log, f"--- stderr ---\n{exc.result.stderr}")
-        if exc.kind == "rate_limit":
-            _backoff(ctx, log)
-        raise
-    env = ctx.env()
-    _log(
-        log,
-        f"exit_code={result.exit_code} timed_out={result.timed_out} "
-        f"duration={result.duration_seconds}s",
+    start = time.monotonic()
+    result = get_adapter(ctx.agent).run(ctx)
+    return result, ctx, time.monotonic() - start
+
+
+def run_agent(
+    exp: Experiment, root: Path, tier: str, subtest: str, run: int, log: Path, attempt: int = 1
+) -> None:
+    ep = paths.experiment(root, exp.name)
+    rp = ep.run(tier, subtest, run)
+    _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} job attempt {attempt}")
+    wanted = meaning.agent(exp, tier, subtest)
+    budget = float(exp.agent_for(tier, subtest)["timeout"]) + KILL_GRACE_SECONDS + SETUP_SECONDS
+    got = attempts.claim(
+        rp.attempts,
+        "agent",
+        wanted,
+        "",
+        budget,
+        lambda m: _log(log, m),
+        _complete_enough,
+        before_begin=lambda: archive.archive_judging(rp),
     )
-    jsonio.write_text(rp.agent_stdout, result.stdout)
-    jsonio.write_text(rp.agent_stderr, result.stderr)
-    jsonio.write_text(rp.agent_output, result.stdout)
-    jsonio.write_json(rp.agent_command_log, command_log(result, ctx, env))
-    jsonio.write_text(rp.agent_replay, replay_script(result, ctx, redact_env(ctx.configured_env())))
-    rp.agent_replay.chmod(0o755)
-    jsonio.write_json(
-        rp.agent_timing,
-        {
-            "agent_duration_seconds": round(time.monotonic() - measured_start, 6),
-            "measured_at": _now(),
-            "timed_out": result.timed_out,
-            "attempt": attempt,
-        },
+    att = got.attempt
+    if got.adopted:
+        _log(log, f"adopting attempt {att.number}: it finished earlier; no new agent call")
+        write_files(att)
+        promote(rp, att)
+        return
+    _log(log, f"attempt {att.number} begins in {att.dir}")
+    os.environ[procs.ATTEMPT_VAR] = att.marker  # this job is part of the attempt too
+    with attempts.Heartbeat(att):
+        try:
+            result, ctx, measured = _call(exp, ep, rp, att, (tier, subtest, run, attempt))
+        except InfraError as exc:
+            _log(log, f"INFRASTRUCTURE ERROR {exc}")
+            if exc.result is not None:
+                _log(log, f"exit_code={exc.result.exit_code}\n--- stdout ---\n{exc.result.stdout}")
+                _log(log, f"--- stderr ---\n{exc.result.stderr}")
+            att.update(state=attempts.FAILED, ended_at=attempts.now(), error=str(exc))
+            if exc.kind == "rate_limit":
+                _backoff(exp.agent_for(tier, subtest), attempt, log)
+            raise
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                att.update(state=attempts.INTERRUPTED, ended_at=attempts.now(), error=repr(exc))
+            raise
+        _log(
+            log,
+            f"exit_code={result.exit_code} timed_out={result.timed_out} "
+            f"duration={result.duration_seconds}s leftovers={result.leftovers}",
+        )
+        _finish(att, result, ctx, measured)
+    promote(rp, att)
+
+
+def _finish(att: attempts.Attempt, result: ProcessResult, ctx: AgentContext, measured: float):
+    """Record the ended call first (small), then the files derived from it."""
+    rel = paths.AGENT_FILES
+    if ctx.stdout_path is None or not att.path(rel["stdout"]).exists():
+        jsonio.write_text(att.path(rel["stdout"]), result.stdout)  # in-process adapters
+    if not att.path(rel["stderr"]).exists():
+        jsonio.write_text(att.path(rel["stderr"]), result.stderr)
+    usage = get_adapter(ctx.agent).parse(result.stdout, result.stderr, result.exit_code)
+    att.update(
+        state=attempts.FINISHED,
+        ended_at=attempts.now(),
+        call=call_record(result, ctx, measured),
+        exit_code=result.exit_code,
+        cost_usd=usage.cost_usd,
+    )
+    write_files(att)
+
+
+def _complete_enough(att: attempts.Attempt) -> bool:
+    """A finished attempt can be adopted if its call record and stdout are there."""
+    return (
+        isinstance(att.record.get("call"), dict) and att.path(paths.AGENT_FILES["stdout"]).is_file()
     )

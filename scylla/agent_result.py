@@ -1,21 +1,33 @@
-"""Rule `agent_result`: agent/result.json parsed from the agent's logs only (cheap, repeatable)."""
+"""Rule `agent_result`: agent/result.json parsed from the agent's logs only (cheap, repeatable).
+
+It refuses to derive from corrupt logs: a damaged promoted copy is first put back from the
+agent's attempt (integrity.py); a log that is still not a valid record stops the job with a
+message naming the file, instead of turning a successful run into `exit_code -1`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from scylla import jsonio
+from scylla import integrity, jsonio, records
 from scylla.adapters import get_adapter
 from scylla.paths import RunPaths
 
 
 def build(rp: RunPaths, agent: dict[str, Any]) -> dict[str, Any]:
+    integrity.heal_agent_files(rp)
+    log = records.read(rp.agent_command_log, records.valid_command_log)
+    if log is None:
+        raise records.CorruptInput(
+            f"{rp.agent_command_log} is missing or corrupt and no attempt holds an intact copy; "
+            "re-run this run's agent (scylla rerun agents)"
+        )
+    timing = records.read(rp.agent_timing, records.valid_timing)
+    if timing is None:
+        raise records.CorruptInput(f"{rp.agent_timing} is missing or corrupt")
     stdout = jsonio.read_text(rp.agent_stdout)
     stderr = jsonio.read_text(rp.agent_stderr)
-    log = jsonio.read_json_object(rp.agent_command_log) or {}
-    commands = log.get("commands") or [{}]
-    exit_code = int(commands[-1].get("exit_code", -1))
-    timing = jsonio.read_json_object(rp.agent_timing) or {}
+    exit_code = int(log["commands"][-1]["exit_code"])
     usage = get_adapter(agent).parse(stdout, stderr, exit_code)
     return {
         "exit_code": exit_code,

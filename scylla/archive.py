@@ -1,4 +1,11 @@
-"""Archive an earlier attempt of a run (or of one judge slot) instead of deleting it."""
+"""Keep earlier attempts instead of deleting them.
+
+Agent and judge attempts live in attempts/ folders from the start (attempts.py); what is left
+to archive is what belongs to an attempt but sits at run level: its judging (judge/, the judge
+prompt, diff, checks, run_result.json), moved into the attempt it judged when the agent runs
+again. Runs written by the first release (no attempt records) are archived as it did: their
+files move to run_NN/attempts/<k>/ with an archived.json.
+"""
 
 from __future__ import annotations
 
@@ -6,87 +13,195 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scylla import jsonio
-from scylla.paths import RunPaths
+from scylla import attempts, jsonio, records
+from scylla.gitutil import git
+from scylla.paths import JudgePaths, RunPaths
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _judging(rp: RunPaths) -> list[Path]:
+    """What was derived from one agent attempt at run level and exists: agent/result.json,
+    the judge prompt, diff, checks, every judge slot's files and attempts, the consensus and
+    run_result.json. Files scylla does not know stay where they are."""
+    from scylla.judges.slot import slot_files
+
+    items = [rp.agent_result, rp.judge_prompt, rp.diff, rp.checks, rp.consensus, rp.run_result]
+    for slot_dir in sorted(rp.judge_dir.glob("judge_*")):
+        jp = JudgePaths(slot_dir)
+        items += [*slot_files(jp).values(), jp.attempts]
+    return [p for p in items if p.exists()]
 
 
 def _next_attempt_dir(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    taken = [int(p.name) for p in root.iterdir() if p.name.isdigit()]
-    target = root / str(max(taken, default=0) + 1)
+    target = root / str(max(attempts.numbers(root), default=0) + 1)
     target.mkdir()
     return target
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    return a.is_file() and b.is_file() and attempts.sha256(a) == attempts.sha256(b)
+
+
 def _move(items: list[Path], run_dir: Path, target: Path) -> list[str]:
+    """Move each item to the same relative place under `target`. A file already there with
+    the same bytes (a staged copy) makes the moved one redundant; anything else that is
+    already there is kept and the newcomer goes to target/displaced/."""
     moved = []
     for item in items:
-        if item.exists():
-            dest = target / item.relative_to(run_dir)
+        if not (item.exists() or item.is_symlink()):
+            continue
+        rel = item.relative_to(run_dir)
+        dest = target / rel
+        if dest.exists() and _same_file(item, dest):
+            item.unlink()
+        else:
+            if dest.exists():
+                dest = target / "displaced" / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(item), str(dest))
-            moved.append(str(item.relative_to(run_dir)))
+        moved.append(str(rel))
     return moved
 
 
-def archive_run(rp: RunPaths, reason: str) -> Path | None:
-    """Move agent/, judge/, the judge prompt and run_result.json to attempts/<k>/.
+def _note(target: Path, reason: str, moved: list[str]) -> None:
+    jsonio.write_json(
+        target / "archived.json", {"archived_at": _now(), "reason": reason, "moved": moved}
+    )
 
-    The worktree is left alone: the next agent job recreates it from the task commit.
+
+def end_live_judges(rp: RunPaths) -> None:
+    """Judges still running on an attempt that is being replaced are pointless: end them."""
+    if not rp.judge_dir.is_dir():
+        return
+    for slot_dir in sorted(rp.judge_dir.glob("judge_*")):
+        for att in attempts.listing(JudgePaths(slot_dir).attempts):
+            if att.state == attempts.RUNNING or att.processes():
+                lease = att.record.get("lease") or {}
+                pids = att.processes()
+                if att.lease_alive():
+                    pids.append(int(lease.get("pid", 0)))
+                if pids:
+                    from scylla import procs
+
+                    procs.terminate(pids, grace=2.0)
+                if att.state == attempts.RUNNING:
+                    att.update(state=attempts.INTERRUPTED, error="its agent attempt was replaced")
+
+
+def archive_judging(rp: RunPaths) -> Path | None:
+    """Before a new agent attempt: move the run-level judging of the previous one into it.
+
+    Returns where it went. Runs of the first release get a numbered archive (with their
+    worktree); call this before the new attempt takes its number.
+    """
+    items = _judging(rp)
+    legacy_ws = rp.workspace.is_dir() and not rp.workspace.is_symlink()
+    if not items and not legacy_ws:
+        return None
+    end_live_judges(rp)
+    owner = next(
+        (a for a in reversed(attempts.listing(rp.attempts)) if a.record.get("promoted_at")),
+        None,
+    )
+    if owner is not None:
+        _move(items, rp.dir, owner.dir)
+        return owner.dir
+    target = _next_attempt_dir(rp.attempts)
+    moved = _move([*(p for p in rp.agent_dir.glob("*") if p.is_file()), *items], rp.dir, target)
+    if legacy_ws:
+        _move_worktree(rp.workspace, target / rp.workspace.name)
+        moved.append(rp.workspace.name)
+    _note(target, "agent re-run (first-release run)", moved)
+    return target
+
+
+def _move_worktree(src: Path, dest: Path) -> None:
+    """`git worktree move` keeps an archived worktree a working git checkout."""
+    proc_ok = False
+    try:
+        common = Path(git("rev-parse", "--git-common-dir", cwd=src).strip())
+        repo = (src / common).resolve().parent if not common.is_absolute() else common.parent
+        git("worktree", "move", str(src.resolve()), str(dest.resolve()), cwd=repo)
+        proc_ok = True
+    except Exception:  # not a worktree any more, git missing: a plain move keeps the files
+        proc_ok = False
+    if not proc_ok and src.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(src), str(dest))
+
+
+def archive_run(rp: RunPaths, reason: str) -> Path | None:
+    """`scylla rerun agents`: retire the current agent attempt so the DAG runs a new one.
+
+    Its judging moves into its attempt directory and the promoted copies of its agent files
+    go (the attempt keeps the originals), so Snakemake sees the agent's outputs missing.
     Returns the attempt directory, or None when there was nothing to archive.
     """
-    items = [rp.agent_dir, rp.judge_dir, rp.judge_prompt, rp.diff, rp.checks, rp.run_result]
-    if not any(p.exists() for p in items):
+    from scylla import agent
+
+    current = attempts.newest(rp.attempts)
+    if current is not None and current.record.get("promoted_at"):
+        attempts.retire(rp.attempts, current, reason)
+        _move(_judging(rp), rp.dir, current.dir)
+        attempts.unpromote(current, agent.agent_files(rp))
+        return current.dir
+    items = [*(p for p in rp.agent_dir.glob("*") if p.is_file()), *_judging(rp)]
+    if not items:
         return None
     target = _next_attempt_dir(rp.attempts)
     moved = _move(items, rp.dir, target)
-    jsonio.write_json(
-        target / "archived.json",
-        {"archived_at": datetime.now(UTC).isoformat(), "reason": reason, "moved": moved},
-    )
+    if rp.workspace.is_dir() and not rp.workspace.is_symlink():
+        _move_worktree(rp.workspace, target / rp.workspace.name)
+    _note(target, reason, moved)
     return target
 
 
 def archive_judge_slot(rp: RunPaths, slot: str, reason: str) -> Path | None:
+    """`scylla rerun judges`: retire the slot's current judge attempt (its files stay in its
+    attempt directory; the promoted copies go so the DAG re-judges)."""
+    from scylla.judges import slot as judge_slot
+
     jp = rp.judge_slot(slot)
-    items = [jp.dir, rp.consensus, rp.run_result]
     if not jp.dir.exists():
         return None
+    current = attempts.newest(jp.attempts)
+    if current is not None and current.record.get("promoted_at"):
+        attempts.retire(jp.attempts, current, reason)
+        attempts.unpromote(current, judge_slot.slot_files(jp))
+        return current.dir
+    # a first-release slot: its files move to run_NN/attempts/<k>/judge/judge_NN/
     target = _next_attempt_dir(rp.attempts)
-    # The consensus and run_result are rebuilt from the slots; keep copies, not moves.
     moved = _move([jp.dir], rp.dir, target)
-    for item in items[1:]:
-        if item.exists():
-            dest = target / item.relative_to(rp.dir)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(item, dest)
-    jsonio.write_json(
-        target / "archived.json",
-        {"archived_at": datetime.now(UTC).isoformat(), "reason": reason, "moved": moved},
-    )
+    _note(target, reason, moved)
     return target
 
 
+def quarantine(rp: RunPaths, files: list[Path], why: str) -> Path | None:
+    """Move files aside into run_NN/quarantine/<time>/ (never deleted), so the DAG or a step
+    can make them again."""
+    files = [f for f in files if f.exists()]
+    if not files:
+        return None
+    target = quarantine_dir(rp)
+    moved = _move(files, rp.dir, target)
+    _note(target, why, moved)
+    return target
+
+
+def quarantine_dir(rp: RunPaths) -> Path:
+    return rp.quarantine / datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+
+
 def corrupt_files(rp: RunPaths, slots: list[str]) -> list[Path]:
-    """Derived results and judgments that exist but do not parse as a JSON object."""
-    candidates = [rp.agent_result, rp.consensus, rp.run_result]
-    candidates += [rp.judge_slot(s).judgment for s in slots]
-    return [p for p in candidates if p.exists() and jsonio.read_json_object(p) is None]
-
-
-def quarantine_corrupt(rp: RunPaths, slots: list[str]) -> list[str]:
-    """Move result files that exist but do not parse to attempts/<k>/ (reason: corrupt).
-
-    A corrupt file that still exists looks finished to Snakemake; once it is moved aside
-    the DAG rebuilds it. Only derived results and judgments qualify, never agent logs.
-    """
-    corrupt = corrupt_files(rp, slots)
-    if not corrupt:
-        return []
-    target = _next_attempt_dir(rp.attempts)
-    moved = _move(corrupt, rp.dir, target)
-    jsonio.write_json(
-        target / "archived.json",
-        {"archived_at": datetime.now(UTC).isoformat(), "reason": "corrupt", "moved": moved},
-    )
-    return moved
+    """Derived results and judgments that exist but are not valid records."""
+    checks = [
+        (rp.agent_result, records.valid_agent_result),
+        (rp.consensus, records.valid_consensus),
+        (rp.run_result, records.valid_run_result),
+    ]
+    checks += [(rp.judge_slot(s).judgment, records.valid_judgment) for s in slots]
+    return [p for p, ok in checks if p.exists() and not ok(jsonio.read_json(p))]

@@ -16,6 +16,7 @@ EPILOG_STATUS = """examples:
   scylla status results/demo
   scylla status results/demo --tier T0 --status failed --status partial
   scylla status results/demo --runs 1,3 --format json
+  scylla status results/demo --config my.yaml      # what changed meaning in my.yaml
 """
 
 
@@ -56,11 +57,29 @@ def load_experiment(results_dir: Path) -> tuple[paths.ExperimentPaths, config.Ex
 
 def selected_runs(args: argparse.Namespace, default_statuses=None) -> tuple:
     ep, exp = load_experiment(args.results_dir)
-    runs = status.collect(ep, exp)
+    expected = None
+    if getattr(args, "config", None):
+        expected = status.Expected.of(against_config(args.config, exp))
+    runs = status.collect(ep, exp, expected)
     chosen = status.select(
         runs, args.tier, args.subtest, args.runs, args.status or default_statuses
     )
     return ep, exp, runs, chosen
+
+
+def against_config(path: Path, saved: config.Experiment) -> config.Experiment:
+    """The experiment of the same name in another config (what `scylla run CONFIG` means)."""
+    from scylla.smk import REPO
+
+    try:
+        cfg = config.load_file(path)
+        _root, exps = config.load_config(cfg, Path.cwd(), REPO)
+    except (config.ConfigError, OSError) as exc:
+        raise SystemExit(f"scylla: {exc}") from exc
+    for e in exps:
+        if e.name == saved.name:
+            return config.Experiment(e.data, saved.meaning_version)
+    raise SystemExit(f"scylla: {path} has no experiment named {saved.name}")
 
 
 # ---------------------------------------------------------------------------- status
@@ -71,7 +90,13 @@ def render_table(exp: config.Experiment, runs: list[status.RunStatus]) -> str:
     lines = [f"experiment {exp.name}: {len(runs)} runs, {len(exp.slots)} judge slot(s)"]
     lines.append("agent:  " + "  ".join(f"{k} {v}" for k, v in c["agent"].items()))
     lines.append("judges: " + "  ".join(f"{k} {v}" for k, v in c["judge"].items()))
-    lines.append(f"spend:  ${sum(r.cost_usd for r in runs):.4f}")
+    now = sum(r.cost_usd for r in runs)
+    earlier = sum(r.earlier_cost_usd for r in runs)
+    made = sum(r.attempts for r in runs)
+    lines.append(
+        f"spend:  ${now + earlier:.4f} (${now:.4f} in the current results, ${earlier:.4f} on "
+        f"{max(made - sum(1 for r in runs if r.attempts), 0)} replaced attempt(s))"
+    )
     by_sub: dict[tuple[str, str], dict[str, int]] = {}
     for r in runs:
         row = by_sub.setdefault((r.tier, r.subtest), dict.fromkeys(status.AGENT_STATUSES, 0))
@@ -108,11 +133,31 @@ def cmd_status(args: argparse.Namespace) -> int:
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(
-            ["tier", "subtest", "run", "status", *(f"judge_{s}" for s in exp.slots), "reason"]
+            [
+                "tier",
+                "subtest",
+                "run",
+                "status",
+                *(f"judge_{s}" for s in exp.slots),
+                "reason",
+                "cost_usd",
+                "attempts",
+                "earlier_cost_usd",
+            ]
         )
         for r in runs:
             w.writerow(
-                [r.tier, r.subtest, r.run, r.status, *(j["status"] for j in r.judges), r.reason]
+                [
+                    r.tier,
+                    r.subtest,
+                    r.run,
+                    r.status,
+                    *(j["status"] for j in r.judges),
+                    r.reason,
+                    f"{r.cost_usd:.6f}",
+                    r.attempts,
+                    f"{r.earlier_cost_usd:.6f}",
+                ]
             )
         sys.stdout.write(buf.getvalue())
     else:
@@ -139,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_filters(p, status.AGENT_STATUSES + status.JUDGE_STATUSES)
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="mark as outdated what FILE would re-run (its experiment of the same name)",
+    )
     p.set_defaults(func=cmd_status)
 
     runner.add_parser(sub)

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from scylla import hashing
+from scylla.meaning import CURRENT_VERSION, LEGACY_VERSION
 from scylla.secrets import redact_env
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schemas" / "config.schema.yaml"
@@ -265,6 +266,8 @@ class Experiment:
     """A resolved experiment with the lookups the rules need."""
 
     data: dict[str, Any]
+    # The digest formula its results directory was started with (scylla.meaning).
+    meaning_version: int = CURRENT_VERSION
 
     @property
     def name(self) -> str:
@@ -321,21 +324,6 @@ class Experiment:
             agent["model"] = sub["model"]
         return agent
 
-    def run_digest(self, tier: str, subtest: str) -> str:
-        """What a run of this subtest means. A change re-runs exactly these runs' agents.
-
-        Execution limits (timeout, backoff) are left out on purpose: raising a timeout
-        must not throw away finished runs.
-        """
-        agent = {
-            k: v
-            for k, v in self.agent_for(tier, subtest).items()
-            if k not in ("timeout", "rate_limit_backoff")
-        }
-        agent["env"] = redact_env(agent.get("env", {}))
-        sub = {k: v for k, v in self.subtest(tier, subtest).items() if k != "description"}
-        return hashing.digest({"agent": agent, "task": self.task_meaning(), "subtest": sub})
-
     def task_meaning(self) -> dict[str, Any]:
         """The task as far as a run's meaning goes: content, not where it lies on disk
         (moving the project or the results must not re-run anything)."""
@@ -345,24 +333,19 @@ class Experiment:
         source = t.get("source_digest") or (repo if remote else Path(repo).name)
         return {"source": source, "commit": t["commit"], "prompt": t["prompt"]}
 
-    def judge_digest(self, slot: str | int) -> str:
-        limits = ("timeout", "slot", "rate_limit_backoff")
-        judge = {k: v for k, v in self.judge(slot).items() if k not in limits}
-        return hashing.digest(
-            {
-                "judge": judge,
-                "rubric": self.task["rubric"],
-                "system": self.data["judge_system_prompt"],
-            }
-        )
+    def spec_form(self) -> dict[str, Any]:
+        """What an out-of-process step needs (secrets included: the file is owner-only)."""
+        return {"experiment": self.data, "meaning_version": self.meaning_version}
 
-    def prompt_digest(self) -> str:
-        return hashing.digest({"rubric": self.task["rubric"], "prompt": self.task["prompt"]})
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Experiment:
+        return cls(spec["experiment"], int(spec["meaning_version"]))
 
     def saved_form(self) -> dict[str, Any]:
         """The resolved experiment as saved in results (secret env values redacted)."""
         data = copy.deepcopy(self.data)
         data["agent"]["env"] = redact_env(data["agent"].get("env", {}))
+        data["meaning_version"] = self.meaning_version
         return data
 
     def legacy_experiment_json(self) -> dict[str, Any]:
@@ -389,15 +372,59 @@ def load_config(
     """Validate and resolve a config mapping; return (results root, experiments).
 
     Relative paths are looked up in `workdir`, then in `workflow_dir` (the shipped config).
+    The results root comes back in its one canonical spelling (`paths.canonical_root`), and
+    each experiment carries the meaning formula of its results directory.
     """
+    from scylla import paths
+
     validate(cfg)
     base = Locator(Path(workdir), *([Path(workflow_dir)] if workflow_dir else []))
     names = [e["name"] for e in cfg["experiments"]]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise ConfigError(f"experiments: duplicate names {sorted(dupes)}")
-    exps = [Experiment(resolve_experiment(e, cfg, base)) for e in cfg["experiments"]]
-    return Path(cfg.get("results_dir", "results")), exps
+    root = paths.canonical_root(cfg.get("results_dir", "results"), workdir)
+    exps = []
+    for e in cfg["experiments"]:
+        data = resolve_experiment(e, cfg, base)
+        version = results_meaning_version(paths.experiment(Path(workdir) / root, data["name"]))
+        exps.append(Experiment(data, version))
+    return root, exps
+
+
+def results_meaning_version(ep: Any) -> int:
+    """The meaning formula of an experiment directory: the one it was started with.
+
+    A directory whose saved configuration has no `meaning_version` was written by the first
+    release (version 1); a new directory gets the current version.
+    """
+    from scylla import jsonio, paths
+
+    for saved in (ep.resolved_config, ep.experiment_json):
+        data = jsonio.read_json_object(saved)
+        if data is None:
+            continue
+        entry = (
+            (data.get("experiments") or [None])[0] if "experiments" in data else data.get("scylla")
+        )
+        if isinstance(entry, dict):
+            return int(entry.get("meaning_version") or LEGACY_VERSION)
+    started = ep.dir.is_dir() and any(p.name in paths.TIER_IDS for p in ep.dir.iterdir())
+    return LEGACY_VERSION if started else CURRENT_VERSION
+
+
+def saved_entry(ep: Any) -> dict[str, Any] | None:
+    """The saved experiment of a results directory: config/scylla.json, or the copy inside
+    config/experiment.json when that one is missing or corrupt."""
+    from scylla import jsonio
+
+    data = jsonio.read_json_object(ep.resolved_config)
+    entries = data.get("experiments") if data else None
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        return entries[0]
+    legacy = jsonio.read_json_object(ep.experiment_json)
+    entry = legacy.get("scylla") if legacy else None
+    return entry if isinstance(entry, dict) and "name" in entry else None
 
 
 def load_saved(results_dir: Path) -> Experiment:
@@ -406,8 +433,12 @@ def load_saved(results_dir: Path) -> Experiment:
 
     if not Path(results_dir).is_dir():
         raise ConfigError(f"{results_dir} does not exist")
-    saved = paths.ExperimentPaths(results_dir).resolved_config
-    data = json.loads(saved.read_text()) if saved.exists() else None
-    if not data:
-        raise ConfigError(f"{results_dir} holds no saved configuration ({saved} missing)")
-    return Experiment(data["experiments"][0])
+    ep = paths.ExperimentPaths(Path(results_dir))
+    entry = saved_entry(ep)
+    if entry is None:
+        raise ConfigError(
+            f"{results_dir} holds no readable saved configuration "
+            f"({ep.resolved_config} is missing or corrupt)"
+        )
+    data = {k: v for k, v in entry.items() if k != "meaning_version"}
+    return Experiment(data, int(entry.get("meaning_version") or LEGACY_VERSION))

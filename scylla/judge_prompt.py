@@ -12,11 +12,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from scylla import checks, hashing, jsonio, rubric, workspace
+from scylla import attempts, checks, hashing, integrity, jsonio, meaning, rubric, workspace
 from scylla.adapters.claude_json import find_result_object
 from scylla.config import Experiment
 from scylla.gitutil import git, locked
-from scylla.paths import ExperimentPaths, RunPaths
+from scylla.paths import WORKSPACE_DIR, ExperimentPaths, RunPaths
 
 DIFF_LIMIT = 40_000
 OUTPUT_LIMIT = 20_000
@@ -65,15 +65,52 @@ def render(exp: Experiment, answer: str, changes: dict[str, str], before: dict, 
     return "\n\n".join(s.rstrip() + "\n" for s in sections)
 
 
+def prompt_files(rp: RunPaths) -> dict[str, Path]:
+    """{file in the agent attempt: its promoted copy}: the judge prompt belongs to the attempt
+    it judges, and is made once per attempt (every judge and re-judge reads that copy)."""
+    return {"prompt": rp.judge_prompt, "diff": rp.diff, "checks": rp.checks}
+
+
 def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
-    changes = workspace.capture_changes(rp.workspace)
-    jsonio.write_text(rp.diff, changes["diff"])
+    integrity.heal_agent_files(rp)
+    wanted = meaning.judge_prompt(exp)
+    att = attempts.newest(rp.attempts)
+    if att is None or not att.record.get("promoted_at"):
+        _make(exp, ep, rp.workspace, rp.agent_output, prompt_files(rp))
+        return
+    made = att.record.get("judge_prompt") or {}
+    files = prompt_files(rp)
+    staged = {role: att.path(dest.name) for role, dest in files.items()}
+    fresh = made.get("meaning", {}).get("digest") == wanted.digest and all(
+        staged[n].is_file() and attempts.sha256(staged[n]) == made.get("sha256", {}).get(n)
+        for n in files
+    )
+    if not fresh:
+        _make(exp, ep, att.path(WORKSPACE_DIR), rp.agent_output, staged)
+        with attempts.locked(rp.attempts):
+            att = attempts.read(att.dir) or att
+            att.update(
+                judge_prompt={
+                    "meaning": wanted.as_dict(),
+                    "made_at": attempts.now(),
+                    "sha256": {n: attempts.sha256(p) for n, p in staged.items()},
+                }
+            )
+    for role, dest in files.items():
+        attempts.copy_atomic(staged[role], dest)
+
+
+def _make(
+    exp: Experiment, ep: ExperimentPaths, ws: Path, output: Path, out: dict[str, Path]
+) -> None:
+    changes = workspace.capture_changes(ws)
+    jsonio.write_text(out["diff"], changes["diff"])
     rub = rubric.parse(exp.task["rubric"])
-    after = checks.run_checks(rub, rp.workspace)
-    jsonio.write_json(rp.checks, after)
+    after = checks.run_checks(rub, ws)
+    jsonio.write_json(out["checks"], after)
     baseline = ensure_baseline(exp, ep)
-    answer = agent_answer(jsonio.read_text(rp.agent_output))
-    jsonio.write_text(rp.judge_prompt, render(exp, answer, changes, baseline, after))
+    answer = agent_answer(jsonio.read_text(output))
+    jsonio.write_text(out["prompt"], render(exp, answer, changes, baseline, after))
 
 
 def ensure_baseline(exp: Experiment, ep: ExperimentPaths) -> dict[str, Any]:

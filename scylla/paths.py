@@ -7,6 +7,7 @@ The same definitions serve Python code (concrete paths) and the Snakemake rules
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,8 @@ AGENT_FILES = {
     "output": "agent/output.txt",
 }
 AGENT_RESULT = "agent/result.json"
+ATTEMPTS_DIR = "attempts"
+WORKSPACE_DIR = "workspace"
 JUDGE_DIR = "judge"
 CONSENSUS = "judge/result.json"
 RUN_RESULT = "run_result.json"
@@ -88,8 +91,9 @@ class JudgePaths:
         return self.dir / "system_prompt.md"
 
     @property
-    def replay(self) -> Path:
-        return self.dir / "replay.sh"
+    def attempts(self) -> Path:
+        """Every judge call of this slot on the current agent attempt: attempts/<j>/."""
+        return self.dir / ATTEMPTS_DIR
 
     @property
     def outputs(self) -> dict[str, Path]:
@@ -180,12 +184,17 @@ class RunPaths:
     @property
     def workspace(self) -> Path:
         """The run's git worktree (the agent's working directory)."""
-        return self.dir / "workspace"
+        return self.dir / WORKSPACE_DIR
 
     @property
     def attempts(self) -> Path:
-        """Archived earlier attempts: attempts/<k>/{agent,judge,run_result.json}."""
-        return self.dir / "attempts"
+        """Every attempt of the agent: attempts/<k>/ (attempts.py), and first-release archives."""
+        return self.dir / ATTEMPTS_DIR
+
+    @property
+    def quarantine(self) -> Path:
+        """Damaged or corrupt files set aside (never deleted): quarantine/<time>/<path>."""
+        return self.dir / "quarantine"
 
 
 @dataclass(frozen=True)
@@ -293,9 +302,30 @@ def run_dir_of(path: str | Path) -> Path:
     raise ValueError(f"{path} is not inside a run directory")
 
 
-def spec_file(workdir: str | Path, experiment_name: str) -> Path:
-    """The resolved experiment the Snakefile saves at parse time for out-of-process steps."""
-    return Path(workdir) / ".snakemake" / "scylla" / "experiments" / f"{experiment_name}.json"
+def spec_file(workdir: str | Path, experiment_name: str, digest: str) -> Path:
+    """The resolved experiment the Snakefile saves for out-of-process steps, named by its
+    content digest: an invocation with another config (even one the lock then refuses) writes
+    a file of its own and never changes what a running job reads."""
+    return Path(workdir) / ".snakemake" / "scylla" / "specs" / f"{experiment_name}-{digest}.json"
+
+
+def legacy_spec_key(experiment_name: str) -> str:
+    """The `spec` param value of the first release. Snakemake records every non-derived param
+    value of a job; keeping this string keeps those records equal (no re-run on upgrade)."""
+    return f".snakemake/scylla/experiments/{experiment_name}.json"
+
+
+def canonical_root(results_dir: str | Path, workdir: str | Path = ".") -> Path:
+    """The one spelling of a results root that reaches Snakemake.
+
+    Snakemake keys its metadata and incomplete markers by the path string, so `results`,
+    `./results` and `/abs/path/results` must all become the same string: relative to the
+    working directory when inside it (a moved project keeps working), else absolute.
+    """
+    wd = os.path.realpath(workdir)
+    real = os.path.realpath(os.path.join(wd, results_dir))
+    rel = os.path.relpath(real, wd)
+    return Path(real) if rel == ".." or rel.startswith(".." + os.sep) else Path(rel)
 
 
 def experiment(root: str | Path, name: str) -> ExperimentPaths:

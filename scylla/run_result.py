@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scylla import jsonio
+from scylla import jsonio, records
 from scylla.paths import RunPaths
 
-FAILURE_TOKENS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+FAILURE_TOKENS = records.TOKEN_KEYS
 
 
 def agent_failed(agent: dict[str, Any], output_text: str) -> bool:
@@ -19,9 +19,18 @@ def agent_failed(agent: dict[str, Any], output_text: str) -> bool:
 
 
 def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
-    agent = jsonio.read_json_object(rp.agent_result) or {}
-    timing = jsonio.read_json_object(rp.agent_timing) or {}
-    judge = jsonio.read_json_object(rp.consensus) or {}
+    """Refuses corrupt inputs (records.CorruptInput): steps.run_result_ re-derives them first."""
+    agent = records.read(rp.agent_result, records.valid_agent_result)
+    timing = records.read(rp.agent_timing, records.valid_timing)
+    judge = records.read(rp.consensus, records.valid_consensus)
+    for what, got, path in (
+        ("agent result", agent, rp.agent_result),
+        ("agent timing", timing, rp.agent_timing),
+        ("consensus", judge, rp.consensus),
+    ):
+        if got is None:
+            raise records.CorruptInput(f"{path} ({what}) is missing or corrupt")
+    assert agent is not None and timing is not None and judge is not None
     tokens = agent.get("token_stats") or {}
     agent_cost = float(agent.get("cost_usd") or 0.0)
     judge_cost = float(judge.get("cost_usd") or 0.0)

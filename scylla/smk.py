@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from scylla import snakemeta
 from scylla.paths import ExperimentPaths
@@ -43,26 +47,96 @@ class Invocation:
         return shlex.join(self.argv(*more))
 
     def run(self, *more: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.argv(*more),
-            text=True,
-            capture_output=capture,
-            env=_env(),
-        )
+        """Run snakemake to its end. Dry-runs and bookkeeping calls (capture=True) are plain;
+        a working run is supervised: Ctrl-C and SIGTERM stop it gracefully (see Supervisor)."""
+        if capture:
+            return subprocess.run(self.argv(*more), text=True, capture_output=True, env=_env())
+        return subprocess.CompletedProcess(self.argv(*more), self.stream(*more, on_line=None))
 
     def stream(self, *more: str, on_line) -> int:
-        """Run, feeding each output line (stdout and stderr merged) to `on_line`."""
+        """Run under a Supervisor, feeding each output line (stdout and stderr merged) to
+        `on_line` (None: snakemake writes to our terminal itself)."""
         proc = subprocess.Popen(
             self.argv(*more),
             text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stdout=subprocess.PIPE if on_line else None,
+            stderr=subprocess.STDOUT if on_line else None,
             env=_env(),
+            process_group=0,  # a terminal's Ctrl-C reaches us only; we decide what it means
+            preexec_fn=_stop_with_parent,
         )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            on_line(line.rstrip("\n"))
-        return proc.wait()
+        with Supervisor(proc):
+            if on_line is not None:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    on_line(line.rstrip("\n"))
+            return proc.wait()
+
+
+class Supervisor:
+    """Signals to `scylla` reach snakemake, gracefully first.
+
+    1st Ctrl-C or SIGTERM: snakemake gets SIGTERM, starts no new job and waits for the running
+    ones (paid work is finished and kept). 2nd: SIGINT to snakemake's process group: running
+    jobs end their agents and judges (their attempts are kept as interrupted). 3rd: SIGKILL.
+    Either way `scylla status` then says where every run stands and `scylla run` resumes.
+    """
+
+    STEPS = (
+        (
+            signal.SIGTERM,
+            False,
+            "stopping: no new job starts; waiting for the running ones "
+            "to finish (Ctrl-C again to interrupt them)",
+        ),
+        (signal.SIGINT, True, "interrupting the running jobs (their attempts are kept)"),
+        (signal.SIGKILL, True, "killing snakemake"),
+    )
+
+    def __init__(self, proc: subprocess.Popen[str]):
+        self.proc = proc
+        self.count = 0
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        sig, group, say = self.STEPS[min(self.count, len(self.STEPS) - 1)]
+        self.count += 1
+        print(f"scylla: {say}", file=sys.stderr, flush=True)
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(self.proc.pid, sig)
+            else:
+                self.proc.send_signal(sig)
+
+    def __enter__(self) -> Supervisor:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:  # we are leaving on an exception: do not orphan it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        if self.count:
+            print(
+                "scylla: stopped. `scylla status` shows where every run stands; "
+                "`scylla run` resumes (finished attempts are adopted, not paid again).",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _stop_with_parent() -> None:
+    """In the child: if scylla dies (even by SIGKILL), snakemake gets SIGTERM and stops
+    gracefully instead of running on headless."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _env() -> dict[str, str]:

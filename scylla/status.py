@@ -1,9 +1,10 @@
 """Classify every configured run of a results directory by reading its files directly.
 
-Agent: completed | results | failed | partial | missing
-Judge slot: complete | missing | failed | partial | agent_failed
-(semantics in DESIGN.md; a corrupt JSON file counts as absent; Snakemake's incomplete
-markers count as partial.)
+Agent: completed | results | outdated | failed | partial | missing
+Judge slot: complete | outdated | failed | partial | agent_failed | missing
+(semantics in docs/recovery.md; a corrupt or incomplete record counts as absent; Snakemake's
+incomplete markers and attempts still running count as partial; `outdated` means the recorded
+meaning differs from the configuration's: the next run re-runs it, archiving the old attempt.)
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scylla import jsonio, paths, snakemeta
+from scylla import attempts, jsonio, meaning, paths, records, snakemeta
 from scylla.config import Experiment
-from scylla.paths import ExperimentPaths
+from scylla.meaning import Meaning
+from scylla.paths import ExperimentPaths, JudgePaths
 from scylla.run_result import agent_failed
 
-AGENT_STATUSES = ("completed", "results", "failed", "partial", "missing")
-JUDGE_STATUSES = ("complete", "missing", "failed", "partial", "agent_failed")
-NEEDS_WORK = ("results", "failed", "partial", "missing")
+AGENT_STATUSES = ("completed", "results", "outdated", "failed", "partial", "missing")
+JUDGE_STATUSES = ("complete", "outdated", "failed", "partial", "agent_failed", "missing")
 
 
 @dataclass
@@ -33,9 +34,26 @@ class RunStatus:
     judges: list[dict[str, str]] = field(default_factory=list)
     reason: str = ""
     cost_usd: float = 0.0
+    attempts: int = 0  # agent attempts made (the current one included)
+    earlier_cost_usd: float = 0.0  # spent on attempts that were replaced (agent and judges)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the configuration means now, per subtest and per judge slot."""
+
+    agent: dict[tuple[str, str], Meaning]
+    judges: dict[str, Meaning]
+
+    @classmethod
+    def of(cls, exp: Experiment) -> Expected:
+        return cls(
+            {(t, s): meaning.agent(exp, t, s) for t, s in exp.subtests()},
+            {slot: meaning.judge(exp, slot) for slot in exp.slots},
+        )
 
 
 def _marked(run_dir: str, rels: Iterable[str], incomplete: set[str]) -> bool:
@@ -45,73 +63,214 @@ def _marked(run_dir: str, rels: Iterable[str], incomplete: set[str]) -> bool:
     )
 
 
-def _agent_status(run_dir: str, names: set[str], incomplete: set[str]) -> tuple[str, str, dict]:
-    """(status, reason, {cost_usd}) of one run's agent. Plain strings: this runs 10,000 times."""
+def _attempt_note(att: attempts.Attempt | None) -> str:
+    if att is None:
+        return ""
+    if att.lease_alive():
+        pid = (att.record.get("lease") or {}).get("pid")
+        return f"attempt {att.number} is running (pid {pid})"
+    if att.state == attempts.FINISHED and not att.retired:
+        return (
+            f"attempt {att.number} finished after its scheduler stopped: "
+            "the next run adopts it (no new agent call)"
+        )
+    if att.state == attempts.FAILED:
+        return f"attempt {att.number} failed: {att.record.get('error', '')}".strip()
+    return f"attempt {att.number} was interrupted"
+
+
+def _agent_status(
+    run_dir: str, names: set[str], incomplete: set[str], wanted: Meaning | None
+) -> tuple[str, str, dict]:
+    """(status, reason, agent result) of one run's agent. Plain strings: runs 10,000 times."""
     join = os.path.join
+    att_dir = join(run_dir, paths.ATTEMPTS_DIR)
     if _marked(run_dir, paths.AGENT_FILES.values(), incomplete):
-        return "partial", "agent job interrupted (Snakemake incomplete marker)", {}
+        note = _attempt_note(attempts.newest(Path(att_dir)))
+        return (
+            "partial",
+            "agent job interrupted (Snakemake incomplete marker)" + (f"; {note}" if note else ""),
+            {},
+        )
     if not names:
-        return "missing", "never started", {}
-    ended = isinstance(
-        jsonio.read_json(join(run_dir, paths.AGENT_FILES["timing"])), dict
-    ) and isinstance(jsonio.read_json(join(run_dir, paths.AGENT_FILES["command_log"])), dict)
+        newest = attempts.newest(Path(att_dir)) if os.path.isdir(att_dir) else None
+        if newest is None or newest.retired and newest.state != attempts.RUNNING:
+            return "missing", "never started", {}
+        if newest.state == attempts.FAILED:
+            return "missing", _attempt_note(newest), {}
+        return "partial", _attempt_note(newest), {}
+    timing = jsonio.read_json(join(run_dir, paths.AGENT_FILES["timing"]))
+    ended = records.valid_timing(timing) and records.valid_command_log(
+        jsonio.read_json(join(run_dir, paths.AGENT_FILES["command_log"]))
+    )
     if not ended or not names & {"output.txt", "stderr.log"}:
         return "partial", "agent/ exists but the agent never finished", {}
-    result = jsonio.read_json(join(run_dir, paths.AGENT_RESULT)) if "result.json" in names else None
-    result = result if isinstance(result, dict) else None
+    status, reason, mine = _finished_status(run_dir, names, timing)
+    why = meaning.changes(Meaning.from_dict(timing.get("meaning")), wanted) if wanted else []
+    return ("outdated", ", ".join(why), mine) if why else (status, reason, mine)
+
+
+def _finished_status(run_dir: str, names: set[str], timing: dict) -> tuple[str, str, dict]:
+    """completed | results | failed, for an agent that ran to its end."""
+    join = os.path.join
+    att_dir = join(run_dir, paths.ATTEMPTS_DIR)
+    recorded = timing.get("meaning")
+    number = timing.get("attempt")
+    number = number if isinstance(number, int) else None
+    if number is not None and recorded is not None:
+        att = attempts.read(Path(att_dir) / str(number))
+        if att is not None:
+            from scylla.agent import agent_files
+
+            bad = attempts.damaged(att, agent_files(paths.RunPaths(Path(run_dir))), False)
+            if bad:
+                why = f"{', '.join(bad)} damaged: restored from attempt {number} on the next run"
+                return "results", why, {"attempt": number, "cost_usd": att.cost_usd}
+    result = (
+        records.read(join(run_dir, paths.AGENT_RESULT), records.valid_agent_result)
+        if "result.json" in names
+        else None
+    )
     output = (
         jsonio.read_text(join(run_dir, paths.AGENT_FILES["output"]))
         if "output.txt" in names
         else ""
     )
+    mine = {"cost_usd": (result or {}).get("cost_usd"), "attempt": number}
     if agent_failed(result or {}, output):
-        return "failed", "the agent left no usable output", result or {}
+        return "failed", "the agent left no usable output", mine
     if result is None:
-        return "results", "agent/result.json missing or corrupt", {}
-    run_result = jsonio.read_json(join(run_dir, paths.RUN_RESULT))
-    if not isinstance(run_result, dict):
-        return "results", "run_result.json missing or corrupt", result
-    if not isinstance(jsonio.read_json(join(run_dir, paths.CONSENSUS)), dict):
-        return "results", "judge/result.json missing or corrupt", result
-    return "completed", "", {"cost_usd": run_result.get("cost_usd", result.get("cost_usd"))}
+        return "results", "agent/result.json missing or corrupt", mine
+    run_result = records.read(join(run_dir, paths.RUN_RESULT), records.valid_run_result)
+    if run_result is None:
+        return "results", "run_result.json missing or corrupt", mine
+    if records.read(join(run_dir, paths.CONSENSUS), records.valid_consensus) is None:
+        return "results", "judge/result.json missing or corrupt", mine
+    cost = run_result.get("cost_usd", result.get("cost_usd"))
+    return "completed", "", {"cost_usd": cost, "attempt": number}
 
 
-def _judge_status(run_dir: str, slot: str, agent: str, incomplete: set[str]) -> str:
+def _judge_status(
+    run_dir: str, slot: str, agent: str, incomplete: set[str], wanted: Meaning | None
+) -> tuple[str, str, int | None]:
+    """(status, reason, the judge attempt promoted now) of one judge slot."""
+    st, why, judgment = _judge_state(run_dir, slot, agent, incomplete, wanted)
+    number = (judgment or {}).get("attempt")
+    return st, why, number if isinstance(number, int) else None
+
+
+def _judge_state(
+    run_dir: str, slot: str, agent: str, incomplete: set[str], wanted: Meaning | None
+) -> tuple[str, str, dict | None]:
     slot_dir = os.path.join(run_dir, paths.judge_slot_dir(slot))
     if _marked(slot_dir, paths.JUDGE_FILES.values(), incomplete):
-        return "partial"
+        return "partial", "judge job interrupted (Snakemake incomplete marker)", None
+    judgment = records.read(
+        os.path.join(slot_dir, paths.JUDGE_FILES["judgment"]), records.valid_judgment
+    )
     if agent == "failed":
-        return "agent_failed"
-    judgment = jsonio.read_json(os.path.join(slot_dir, paths.JUDGE_FILES["judgment"]))
-    if isinstance(judgment, dict):
+        return "agent_failed", "the agent left nothing to judge", judgment
+    if judgment is not None:
+        why = meaning.changes(Meaning.from_dict(judgment.get("meaning")), wanted) if wanted else []
+        if why:
+            return "outdated", ", ".join(why), judgment
         if judgment.get("status") == "agent_failed":
-            return "agent_failed"
-        return "complete" if judgment.get("is_valid") else "failed"
-    return "partial" if os.path.isdir(slot_dir) else "missing"
+            return "agent_failed", "the agent left nothing to judge", judgment
+        if judgment.get("is_valid"):
+            return "complete", "", judgment
+        why_invalid = judgment.get("error") or judgment.get("reasoning")
+        return "failed", f"invalid judgment: {why_invalid}", judgment
+    jp = JudgePaths(Path(slot_dir))
+    newest = attempts.newest(jp.attempts) if os.path.isdir(jp.attempts) else None
+    if newest is not None and newest.lease_alive():
+        return "partial", f"judge attempt {newest.number} is running", None
+    known = [*paths.JUDGE_FILES.values(), paths.ATTEMPTS_DIR]
+    if not any(os.path.exists(os.path.join(slot_dir, n)) for n in known):
+        return "missing", "", None
+    if os.path.exists(os.path.join(slot_dir, paths.JUDGE_FILES["judgment"])):
+        return "failed", "judgment.json corrupt (re-derived from the paid answer if intact)", None
+    return "failed", "no valid judgment.json", None
+
+
+def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float]:
+    """(agent attempts made, cost of every attempt that is not a current one) of one run.
+
+    `current` names the attempts whose files are promoted now ({"agent": k, slot: j}); their
+    cost is in the run's own figures. Everything else that was paid for is "earlier": replaced,
+    failed or interrupted attempts, and first-release archives.
+    """
+    run = Path(run_dir)
+    root = run / paths.ATTEMPTS_DIR
+    count, earlier = 0, 0.0
+    for n in attempts.numbers(root):
+        d = root / str(n)
+        att = attempts.read(d)
+        if att is not None:
+            count += 1
+            if n != current.get("agent"):
+                earlier += att.cost_usd or 0.0
+        elif (d / "archived.json").is_file():  # a first-release archive
+            count += 1
+            old = records.read(d / paths.AGENT_RESULT, records.valid_agent_result)
+            earlier += float(old["cost_usd"]) if old else 0.0
+            for j in d.glob("judge/judge_*/judgment.json"):
+                earlier += float((jsonio.read_json_object(j) or {}).get("cost_usd") or 0.0)
+        for rec in d.glob("judge/judge_*/attempts/*/" + attempts.RECORD):
+            earlier += (attempts.read(rec.parent) or attempts.Attempt(d, {})).cost_usd or 0.0
+    for rec in run.glob(f"{paths.JUDGE_DIR}/judge_*/attempts/*/{attempts.RECORD}"):
+        slot = rec.parts[-4].removeprefix("judge_")
+        att = attempts.read(rec.parent)
+        if att is not None and att.number != current.get(slot):
+            earlier += att.cost_usd or 0.0
+    return count, round(earlier, 10)
 
 
 def classify(
-    run_dir: str | Path, slots: list[str], incomplete: set[str]
-) -> tuple[str, str, list, float]:
+    run_dir: str | Path,
+    slots: list[str],
+    incomplete: set[str],
+    expected_agent: Meaning | None = None,
+    expected_judges: dict[str, Meaning] | None = None,
+) -> RunStatus:
+    """The status of one run (tier, subtest and run left for the caller to fill in)."""
     run_dir = str(run_dir)
     try:
         names = set(os.listdir(os.path.join(run_dir, paths.AGENT_DIR)))
     except OSError:
         names = set()
-    status, reason, result = _agent_status(run_dir, names, incomplete)
-    judges = [{"slot": s, "status": _judge_status(run_dir, s, status, incomplete)} for s in slots]
-    return status, reason, judges, float(result.get("cost_usd") or 0.0)
+    status, reason, mine = _agent_status(run_dir, names, incomplete, expected_agent)
+    current: dict[str, int | None] = {"agent": mine.get("attempt")}
+    judges = []
+    for s in slots:
+        wanted = (expected_judges or {}).get(s)
+        st, why, number = _judge_status(run_dir, s, status, incomplete, wanted)
+        current[s] = number
+        judges.append({"slot": s, "status": st, "reason": why})
+    made, earlier = _spend(run_dir, current)
+    cost = float(mine.get("cost_usd") or 0.0)
+    return RunStatus("", "", 0, status, judges, reason, cost, made or (1 if names else 0), earlier)
 
 
-def collect(ep: ExperimentPaths, exp: Experiment) -> list[RunStatus]:
+def collect(
+    ep: ExperimentPaths, exp: Experiment, expected: Expected | None = None
+) -> list[RunStatus]:
+    """Every configured run's status; outdated against `expected` (default: `exp` itself)."""
     markers = snakemeta.incomplete_files(snakemeta.find_workdir(ep.dir))
     incomplete = {os.path.abspath(p) for p in markers}
+    expected = expected or Expected.of(exp)
     out = []
     root = str(ep.dir)
     for key in exp.run_keys():
         run_dir = os.path.join(root, key.tier, key.subtest, paths.run_name(key.run))
-        status, reason, judges, cost = classify(run_dir, exp.slots, incomplete)
-        out.append(RunStatus(key.tier, key.subtest, key.run, status, judges, reason, cost))
+        rs = classify(
+            run_dir,
+            exp.slots,
+            incomplete,
+            expected.agent.get((key.tier, key.subtest)),
+            expected.judges,
+        )
+        rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
+        out.append(rs)
     return out
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
+from scylla import procs
 from scylla.config import Experiment
 
 
@@ -21,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--attempt", type=int, default=1)
     p.add_argument("--log", required=True)
     a = p.parse_args(argv)
-    exp = Experiment(json.loads(a.spec.read_text()))
+    signal.signal(signal.SIGTERM, _terminated)  # ends the agent's whole tree, then the job
+    procs.become_subreaper()
+    exp = Experiment.from_spec(json.loads(a.spec.read_text()))
     root = a.run_dir.parents[3]
     tier, subtest, run = a.run_dir.parts[-3], a.run_dir.parts[-2], a.run_dir.name[4:]
     from scylla import steps
@@ -34,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scylla: infrastructure error {exc} (log: {a.log})", file=sys.stderr)
         return 1
     return 0
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _dispatch(steps, a: argparse.Namespace, root, exp, tier, subtest, run) -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scylla import joblog, jsonio
+from scylla import joblog, jsonio, records
 from scylla.config import Experiment
-from scylla.paths import ExperimentPaths, experiment
+from scylla.paths import ExperimentPaths, RunPaths, experiment
 
 
 @contextmanager
@@ -86,7 +86,34 @@ def judge(
     from scylla.judges import slot
 
     with job_log(log, f"judge slot {slot_id}"):
-        slot.run_slot(exp, _ep(root, exp).run(tier, subtest, run), slot_id, attempt)
+        slot.run_slot(exp, _ep(root, exp).run(tier, subtest, run), slot_id, attempt, Path(log))
+
+
+def ensure_judgments(exp: Experiment, rp: RunPaths, say) -> None:
+    """Damaged or corrupt judgments made good for free where the paid answer survives (the
+    judge's attempt, its response.txt); the rest count as invalid judgments in the consensus."""
+    from scylla import integrity
+    from scylla.judges import slot
+
+    for s in exp.slots:
+        for rel in integrity.heal_slot_files(rp, s):
+            say(f"judge slot {s}: restored {rel} from its attempt")
+        how = slot.repair_judgment(exp, rp, s)
+        if how:
+            say(f"judge slot {s}: judgment.json {how} (no new judge call)")
+
+
+def ensure_agent_result(exp: Experiment, rp: RunPaths, tier: str, subtest: str, say) -> None:
+    """agent/result.json present and valid: a corrupt one is set aside and parsed again."""
+    from scylla import agent_result, archive, integrity
+
+    for rel in integrity.heal_agent_files(rp):
+        say(f"restored {rel} from its attempt")
+    if records.read(rp.agent_result, records.valid_agent_result) is None:
+        if rp.agent_result.exists():
+            archive.quarantine(rp, [rp.agent_result], "corrupt agent/result.json")
+            say("agent/result.json was corrupt: set aside and parsed again from the logs")
+        agent_result.write(rp, exp.agent_for(tier, subtest))
 
 
 def consensus_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
@@ -94,6 +121,7 @@ def consensus_(root, exp: Experiment, tier: str, subtest: str, run: str, log: st
 
     with job_log(log, "consensus"):
         rp = _ep(root, exp).run(tier, subtest, run)
+        ensure_judgments(exp, rp, lambda m: joblog.append(log, m))
         consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
 
 
@@ -102,7 +130,16 @@ def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: s
     from scylla import run_result
 
     with job_log(log, "run_result"):
-        run_result.write(_ep(root, exp).run(tier, subtest, run), int(run))
+        from scylla.judges import consensus
+
+        rp = _ep(root, exp).run(tier, subtest, run)
+        say = lambda m: joblog.append(log, m)  # noqa: E731
+        ensure_agent_result(exp, rp, tier, subtest, say)
+        if records.read(rp.consensus, records.valid_consensus) is None:
+            ensure_judgments(exp, rp, say)
+            say("judge/result.json missing or corrupt: made again from the judgments")
+            consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
+        run_result.write(rp, int(run))
 
 
 def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> None:

@@ -41,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from scylla import paths
+from scylla import paths, procs
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -359,7 +359,7 @@ def hanging_agents(workdir: Path) -> dict[tuple[str, str, int], int]:
             cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
         except OSError:
             continue
-        run_dir = cwd.parent  # the workspace is run_NN/workspace
+        run_dir = cwd.parents[2]  # the workspace is run_NN/attempts/<k>/workspace
         if cwd.name == "workspace" and run_dir.name.startswith("run_"):
             out[(run_dir.parent.parent.name, run_dir.parent.name, int(run_dir.name[4:]))] = pid
     return out
@@ -461,7 +461,11 @@ def build_killed(workdir: Path, task: Path) -> Killed:
         agents = hanging_agents(workdir)
         groups = {os.getpgid(pid) for pid in agents.values()}
         assert proc.pid not in groups, "the agents run in process groups of their own"
-        kill_group(proc.pid)  # kill -9 of scylla, snakemake and the job shells
+        schedulers = procs.snakemake_schedulers(workdir)
+        assert schedulers, "snakemake is running"
+        for pid in schedulers:  # kill -9 of snakemake and its job shells (a group of its own)
+            kill_group(os.getpgid(pid))
+        kill_group(proc.pid)  # and of scylla
         for pgid in groups:  # and of each agent's process group (the agent and its child)
             kill_group(pgid)
         proc.wait(timeout=30)

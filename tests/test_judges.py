@@ -1,8 +1,10 @@
 """Judge outcomes, driven by the stand-in's judge modes.
 
-One copy of the finished `mini` experiment; a few judge slots lose their judgment.json and get
-a mode file of their own. Judges run with their slot directory as working directory, so the
-relative CLAUDE_STANDIN_MODE_FILE=modes.json names a file per slot (no agent runs here).
+One copy of the finished `mini` experiment; a few judge slots have their judge attempt retired
+(what `scylla rerun judges` does: a deleted judgment.json alone would be restored from its paid
+attempt for free) and get a mode file of their own. Judges run with their slot directory as
+working directory, so the relative CLAUDE_STANDIN_MODE_FILE=modes.json names a file per slot
+(no agent runs here).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from conftest import (
     write_modes,
 )
 
-from scylla import paths
+from scylla import archive, paths
 
 MODES = {
     ("T0", "00", 1, "01"): ["judge:clean"],
@@ -45,7 +47,7 @@ def judged(finished, tmp_path_factory):
         r = rp(wd, tier, sub, run)
         agents[(tier, sub, run)] = tree_hashes(r.agent_dir)
         jp = r.judge_slot(slot)
-        jp.judgment.unlink()
+        archive.archive_judge_slot(r, slot, "test: judge again")
         write_modes(jp.dir / "modes.json", MODES[(tier, sub, run, slot)])
     proc = smk(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
     return wd, proc, agents
@@ -131,7 +133,7 @@ def timed_and_checked(finished, tmp_path_factory):
     edit_experiment(wd, judges=judges)
     r = rp(wd, "T0", "00", 1)
     agent_before = tree_hashes(r.agent_dir)
-    r.judge_slot("01").judgment.unlink()
+    archive.archive_judge_slot(r, "01", "test: judge again")
     write_modes(r.judge_slot("01").dir / "modes.json", ["judge:hang"])
     proc = smk(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
     return wd, proc, agent_before

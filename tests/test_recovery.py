@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import recovery_helpers as h
 
-from scylla import paths
+from scylla import attempts, paths
 
 FAILED_RUN = h.FAILED_RUN
 BAD_JUDGE_RUN, BAD_SLOT = h.GARBAGE_SLOT
@@ -135,7 +135,7 @@ def test_interrupted_runs_stay_selectable_after_repair(recovered):
     after = recovered["status_repaired"]
     for key in HANGS:
         assert after[key]["status"] == "partial", after[key]
-        assert "never finished" in after[key]["reason"]
+        assert "attempt 1 was interrupted" in after[key]["reason"]
 
 
 def test_rerun_partial_dry_run_lists_the_jobs(recovered):
@@ -173,21 +173,26 @@ def test_finished_runs_are_byte_identical(recovered):
     assert len(recovered["done"]) == 7
     for key, before in recovered["files_before"].items():
         assert h.run_files(h.rp(wd, key)) == before, h.label(key)
-        assert not h.rp(wd, key).attempts.exists(), h.label(key)
+        # no new attempt: the one that made the results is the only one
+        assert attempts.numbers(h.rp(wd, key).attempts) == [1], h.label(key)
 
 
-def test_the_partial_attempt_is_archived(recovered):
+def test_the_partial_attempt_is_kept(recovered):
     wd = recovered["wd"]
     for key in HANGS:
         run = h.rp(wd, key)
-        attempts = sorted(p.name for p in run.attempts.iterdir())
-        assert attempts == ["1"], attempts
-        old = run.attempts / "1"
-        assert (old / "agent" / "prompt.md").read_text() == run.agent_prompt.read_text()
-        assert not (old / "agent" / "output.txt").exists()  # it never finished
-        note = json.loads((old / "archived.json").read_text())
-        assert "partial" in note["reason"] and note["moved"] == ["agent"]
-        assert json.loads(run.agent_timing.read_text())["timed_out"] is False
+        assert attempts.numbers(run.attempts) == [1, 2]
+        old, new = attempts.read(run.attempts / "1"), attempts.read(run.attempts / "2")
+        # the killed attempt stays where it ran, marked for what it is, never promoted
+        assert old.state == "interrupted" and old.retired and "promoted_at" not in old.record
+        assert (old.dir / "agent" / "prompt.md").read_text() == run.agent_prompt.read_text()
+        assert not (old.dir / "agent" / "output.txt").exists()  # it never finished
+        assert (old.dir / "workspace").is_dir()
+        # the re-run is attempt 2, promoted: run_NN/agent/ holds copies of its files
+        assert new.state == "finished" and new.record["promoted_at"]
+        assert json.loads(run.agent_timing.read_text())["attempt"] == 2
+        assert run.agent_output.read_bytes() == (new.dir / "agent" / "output.txt").read_bytes()
+        assert os.readlink(run.workspace) == "attempts/2/workspace"
 
 
 # ================================================ C: rerun agents --status failed
@@ -220,14 +225,14 @@ def test_failed_run_is_archived_and_rerun(rerun_failed):
     h.ok(rerun_failed["proc"])
     run = h.rp(rerun_failed["wd"], FAILED_RUN)
     old = run.attempts / "1"
-    # moved, nothing deleted: every file of the old attempt is there, byte for byte
+    # nothing deleted: every file of the old attempt is in its attempt directory, byte for byte
     archived = h.tree_hashes(old)
-    del archived["archived.json"]
-    assert archived == rerun_failed["files"][FAILED_RUN]
+    for rel, digest in rerun_failed["files"][FAILED_RUN].items():
+        assert archived[rel] == digest, rel
     assert json.loads((old / "run_result.json").read_text())["agent_failed"] is True
-    note = json.loads((old / "archived.json").read_text())
-    assert "failed" in note["reason"]
-    assert {"agent", "judge", "run_result.json"} <= set(note["moved"])
+    record = attempts.read(old)
+    assert record.retired and "failed" in record.record["retired"]["reason"]
+    assert attempts.numbers(run.attempts) == [1, 2]
     # re-run: the mode list was used up, so this time the agent worked
     assert rerun_failed["status"][FAILED_RUN]["status"] == "completed"
     assert json.loads(run.run_result.read_text())["agent_failed"] is False
@@ -245,7 +250,7 @@ def test_rerun_agents_ignores_runs_whose_only_failure_is_a_judge(rerun_failed):
     wd = rerun_failed["wd"]
     assert re.search(r"^\s+agent\s+1$", rerun_failed["dry"].stdout, re.M)
     run = h.rp(wd, BAD_JUDGE_RUN)
-    assert not run.attempts.exists()
+    assert attempts.numbers(run.attempts) == [1] and not attempts.read(run.attempts / "1").retired
     assert h.run_files(run) == rerun_failed["files"][BAD_JUDGE_RUN]
 
 
@@ -304,23 +309,21 @@ def test_rejudge_reruns_only_the_invalid_slot(rejudged):
     new = json.loads(run.judge_slot(BAD_SLOT).judgment.read_text())
     assert new["is_valid"] is True and new["status"] == "complete"
     assert json.loads(run.consensus.read_text())["is_valid"] is True
-    assert h.by_run(h.status(wd))[BAD_JUDGE_RUN]["judges"] == [
-        {"slot": "01", "status": "complete"},
-        {"slot": "02", "status": "complete"},
-    ]
+    assert h.judge_states(h.by_run(h.status(wd))[BAD_JUDGE_RUN]) == {
+        "01": "complete",
+        "02": "complete",
+    }
 
 
-def test_rejudge_archives_the_old_slot(rejudged):
+def test_rejudge_keeps_the_old_slot_attempt(rejudged):
     run = h.rp(rejudged["wd"], BAD_JUDGE_RUN)
-    old = run.attempts / "1"
-    archived = old / "judge" / f"judge_{BAD_SLOT}"
-    assert h.tree_hashes(archived) == rejudged["slots"][(BAD_JUDGE_RUN, BAD_SLOT)]
-    assert json.loads((archived / "judgment.json").read_text()) == rejudged["old_judgment"]
+    slot = run.judge_slot(BAD_SLOT)
+    assert attempts.numbers(slot.attempts) == [1, 2]
+    old = attempts.read(slot.attempts / "1")
+    assert old.retired and old.record["retired"]["reason"] == "rerun judges"
+    assert json.loads((old.dir / "judgment.json").read_text()) == rejudged["old_judgment"]
     assert rejudged["old_judgment"]["is_valid"] is False
-    assert json.loads((old / "archived.json").read_text())["reason"] == "rerun judges"
-    # the consensus and run_result of that attempt are kept as copies
-    assert json.loads((old / "judge" / "result.json").read_text())["is_valid"] is False
-    assert (old / "run_result.json").is_file()
+    assert json.loads(slot.judgment.read_text())["attempt"] == 2
 
 
 # ============================================================ E: scylla regenerate
@@ -482,8 +485,12 @@ def test_status_json_on_a_thousand_runs(tmp_path_factory):
         ]
 
     def contents(key: tuple[str, str, int]) -> list[tuple[Path, bytes]]:
+        """The files, as a first-release run holds them (no meaning or attempt recorded)."""
         run = h.rp(src, key)
-        return [(f.relative_to(run.dir), f.read_bytes()) for f in files(run)]
+        timing = json.loads(run.agent_timing.read_text())
+        timing.pop("meaning"), timing.pop("attempt")
+        out = [(f.relative_to(run.dir), f.read_bytes()) for f in files(run)]
+        return [(r, json.dumps(timing).encode() if r.name == "timing.json" else b) for r, b in out]
 
     templates = {0: contents(("T0", "00", 1)), 1: contents(FAILED_RUN)}
     prompt = [(Path("agent/prompt.md"), b"the task\n")]

@@ -20,7 +20,7 @@ EXPECTED = {
     # run: (agent status, {slot: judge status}), see `states` for how each is made
     ("T0", "00", 1): ("completed", {"01": "complete", "02": "complete"}),
     ("T0", "00", 2): ("missing", {"01": "missing", "02": "missing"}),
-    ("T0", "00", 3): ("results", {"01": "complete", "02": "partial"}),
+    ("T0", "00", 3): ("results", {"01": "complete", "02": "failed"}),
     ("T0", "01", 1): ("failed", {"01": "agent_failed", "02": "agent_failed"}),
     ("T0", "01", 2): ("partial", {"01": "missing", "02": "missing"}),
     ("T0", "01", 3): ("results", {"01": "complete", "02": "complete"}),
@@ -43,10 +43,11 @@ def states(tmp_path_factory):
 
     # missing: the run directory is gone
     shutil.rmtree(run("T0", "00", 2).dir)
-    # results: agent/result.json lost; judge partial: the slot directory holds only stdout.log
+    # results: agent/result.json lost; judge failed: the slot directory holds no judgment.json
+    # (a slot directory without a valid judgment is `failed`, as in the original tools)
     run("T0", "00", 3).agent_result.unlink()
     for f in run("T0", "00", 3).judge_slot("02").dir.iterdir():
-        if f.name != "stdout.log":
+        if f.is_file() and f.name != "stdout.log":
             f.unlink()
     # results: run_result.json truncated (corrupt JSON is not a present file)
     rr = run(*CORRUPT_ONLY).run_result
@@ -90,11 +91,8 @@ def test_the_markers_are_snakemakes_own(states):
         # --status matches the agent status or any judge slot's status
         (["--status", "completed"], {("T0", "00", 1), ("T1", "00", 1)}),
         (["--status", "results"], {("T0", "00", 3), ("T0", "01", 3)}),
-        (["--status", "failed"], {("T0", "01", 1), ("T1", "00", 1)}),
-        (
-            ["--status", "partial"],
-            {("T0", "00", 3), ("T0", "01", 2), ("T1", "00", 2), ("T1", "00", 3)},
-        ),
+        (["--status", "failed"], {("T0", "00", 3), ("T0", "01", 1), ("T1", "00", 1)}),
+        (["--status", "partial"], {("T0", "01", 2), ("T1", "00", 2), ("T1", "00", 3)}),
         (
             ["--status", "missing"],
             {("T0", "00", 2), ("T0", "01", 2), ("T1", "00", 1), ("T1", "00", 2)},
@@ -115,7 +113,18 @@ def test_csv_and_table_formats_agree_with_json(states):
     rows = h.by_run(h.status(states))
     proc = h.ok(h.scylla(states, "status", "results/mini", "--format", "csv"))
     table = list(csv.DictReader(io.StringIO(proc.stdout)))
-    assert list(table[0]) == ["tier", "subtest", "run", "status", "judge_01", "judge_02", "reason"]
+    assert list(table[0]) == [
+        "tier",
+        "subtest",
+        "run",
+        "status",
+        "judge_01",
+        "judge_02",
+        "reason",
+        "cost_usd",
+        "attempts",
+        "earlier_cost_usd",
+    ]
     assert len(table) == len(EXPECTED)
     for line in table:
         row = rows[(line["tier"], line["subtest"], int(line["run"]))]
@@ -125,12 +134,12 @@ def test_csv_and_table_formats_agree_with_json(states):
 
     text = h.ok(h.scylla(states, "status", "results/mini")).stdout
     assert "experiment mini: 9 runs, 2 judge slot(s)" in text
-    assert "agent:  completed 2  results 2  failed 1  partial 3  missing 1" in text
-    assert "judges: complete 7  missing 7  failed 1  partial 1  agent_failed 2" in text
+    assert "agent:  completed 2  results 2  outdated 0  failed 1  partial 3  missing 1" in text
+    assert "judges: complete 7  outdated 0  failed 2  partial 0  agent_failed 2  missing 7" in text
     subtest_rows = {tuple(line.split()[:2]): line.split()[2:] for line in text.splitlines()}
-    assert subtest_rows[("T0", "00")] == ["1", "1", "0", "0", "1"]
-    assert subtest_rows[("T0", "01")] == ["0", "1", "1", "1", "0"]
-    assert subtest_rows[("T1", "00")] == ["1", "0", "0", "2", "0"]
+    assert subtest_rows[("T0", "00")] == ["1", "1", "0", "0", "0", "1"]
+    assert subtest_rows[("T0", "01")] == ["0", "1", "0", "1", "1", "0"]
+    assert subtest_rows[("T1", "00")] == ["1", "0", "0", "0", "2", "0"]
     attention = text.split("runs needing attention:")[1]
     assert "T0/00/run_01" not in attention  # the only run with nothing to do
     for key in set(EXPECTED) - {("T0", "00", 1)}:
@@ -169,11 +178,15 @@ def test_status_agrees_with_the_dag(states):
         else:  # completed or failed, every judge slot finished: nothing to do
             assert jobs == set(), (key, jobs)
     # judge slots: the missing/partial ones, and every slot of a run whose agent re-runs
+    # (and a `failed` slot whose judgment.json is gone: the DAG restores it from its attempt)
     wanted = {
         (key, slot)
         for key, row in rows.items()
         for slot, state in h.judge_states(row).items()
-        if state in ("missing", "partial") or key in NEEDS_AGENT
+        if state in ("missing", "partial")
+        or key in NEEDS_AGENT
+        or not h.rp(states, key).judge_slot(slot).judgment.exists()
+        and state == "failed"
     }
     assert plan.slots("judge") == wanted
     # a failed judgment is a finished job: only `scylla rerun judges` repeats it
@@ -193,4 +206,15 @@ def test_status_json_is_a_list_of_plain_objects(states):
     proc = h.ok(h.scylla(states, "status", "results/mini", "--format", "json"))
     data = json.loads(proc.stdout)
     assert isinstance(data, list) and len(data) == 9
-    assert set(data[0]) == {"tier", "subtest", "run", "status", "judges", "reason", "cost_usd"}
+    assert set(data[0]) == {
+        "tier",
+        "subtest",
+        "run",
+        "status",
+        "judges",
+        "reason",
+        "cost_usd",
+        "attempts",
+        "earlier_cost_usd",
+    }
+    assert set(data[0]["judges"][0]) == {"slot", "status", "reason"}

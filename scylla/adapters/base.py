@@ -69,6 +69,11 @@ class AgentContext:
     attempt: int = 1
     task_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Where a CLI's stdout/stderr go (the attempt's agent/ folder); None: temporary files.
+    stdout_path: Path | None = None
+    stderr_path: Path | None = None
+    # Marker variables of the attempt (procs.ATTEMPT_VAR): set, never recorded.
+    marker_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def model(self) -> str:
@@ -85,6 +90,7 @@ class AgentContext:
         for key, value in self.configured_env().items():
             if value != REDACTED:  # a saved config never holds secrets: take the caller's
                 env[key] = value
+        env.update(self.marker_env)
         return env
 
     def expand(self, value: str) -> str:

@@ -58,7 +58,14 @@ class ClaudeCodeAdapter:
         cli = which(str(ctx.agent.get("cli", "claude")), env)
         argv = build_argv(ctx, cli)
         try:
-            result = process.run(argv, cwd=ctx.workspace, env=env, timeout=ctx.timeout)
+            result = process.run(
+                argv,
+                cwd=ctx.workspace,
+                env=env,
+                timeout=ctx.timeout,
+                stdout_path=ctx.stdout_path,
+                stderr_path=ctx.stderr_path,
+            )
         except OSError as exc:
             raise InfraError("cli_missing", f"cannot start {cli}: {exc}") from exc
         classify_failure(result, self.parse(result.stdout, result.stderr, result.exit_code))

@@ -54,7 +54,14 @@ class CommandAdapter:
         env = ctx.env()
         argv[0] = which(argv[0], env)
         try:
-            return process.run(argv, cwd=ctx.workspace, env=env, timeout=ctx.timeout)
+            return process.run(
+                argv,
+                cwd=ctx.workspace,
+                env=env,
+                timeout=ctx.timeout,
+                stdout_path=ctx.stdout_path,
+                stderr_path=ctx.stderr_path,
+            )
         except OSError as exc:
             raise InfraError("cli_missing", f"cannot start {argv[0]}: {exc}") from exc
 

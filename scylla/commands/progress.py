@@ -16,7 +16,7 @@ def summary_line(pairs: list[tuple[ExperimentPaths, Experiment]]) -> str:
     for ep, exp in pairs:
         runs = status.collect(ep, exp)
         c = status.counts(runs)["agent"]
-        todo = c["missing"] + c["partial"] + c["results"]
+        todo = c["missing"] + c["partial"] + c["results"] + c["outdated"]
         spend = sum(r.cost_usd for r in runs)
         parts.append(
             f"{exp.name}: {c['completed']}/{len(runs)} runs done, {c['failed']} failed, "

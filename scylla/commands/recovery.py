@@ -12,13 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scylla import archive, jsonio, paths, snakemeta, status
+from scylla.commands import guard
 from scylla.commands.progress import Progress, summary_line
 from scylla.smk import Invocation, for_results, job_stats, rel_targets
 
 REPORT_RULES = ("subtest_report", "tier_report", "experiment_report")
 CHEAP_RULES = ("agent_result", "consensus", "run_result", *REPORT_RULES)
-AGENT_DEFAULT = ("failed", "partial", "missing")
-JUDGE_DEFAULT = ("failed", "partial", "missing")
+AGENT_DEFAULT = ("failed", "partial", "missing", "outdated")
+JUDGE_DEFAULT = ("failed", "partial", "missing", "outdated")
 
 EPILOG_AGENTS = """examples:
   scylla rerun agents results/demo                        # failed, partial and missing runs
@@ -39,6 +40,8 @@ Zero agent or judge jobs: only the logs already on disk are parsed again.
 EPILOG_REPAIR = """examples:
   scylla repair results/demo --dry-run      # what would be cleaned
   scylla repair results/demo                # unlock, clean incomplete markers, show what is left
+  scylla repair results/demo --kill-orphans # also end agents a killed scheduler left running
+Refuses while a snakemake is working in the directory (it names its pid).
 """
 
 
@@ -91,6 +94,12 @@ def add_parsers(sub: argparse._SubParsersAction, add_filters: Callable) -> None:
     )
     p.add_argument("results_dir", type=Path)
     p.add_argument("--dry-run", "-n", action="store_true", help="only say what would be done")
+    p.add_argument(
+        "--kill-orphans",
+        action="store_true",
+        help="end attempts a killed scheduler left running (default: let the next run "
+        "wait for them and adopt their results)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -172,12 +181,11 @@ def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
 
 
 def refuse_if_locked(ep: paths.ExperimentPaths, dry_run: bool) -> None:
-    """Archive nothing while another (or a killed) snakemake holds the directory."""
+    """Archive nothing while another snakemake works here, or its lock was left behind."""
+    workdir = guard.workdir_of(ep)
+    guard.refuse_if_in_use(workdir, ep.dir)
     if not dry_run and snakemeta.locks(snakemeta.find_workdir(ep.dir)):
-        raise SystemExit(
-            f"scylla: {ep.dir} is locked — a snakemake is running there, or one was killed. "
-            f"If none is running: scylla repair {ep.dir}"
-        )
+        raise SystemExit(guard.lock_message(workdir, [ep.dir]))
 
 
 def cmd_rerun_agents(args: argparse.Namespace) -> int:
@@ -195,7 +203,10 @@ def cmd_rerun_agents(args: argparse.Namespace) -> int:
     archived: list[Path] = []
     for r in chosen:
         rp = ep.run(r.tier, r.subtest, r.run)
-        if r.status != "missing":
+        # A partial run's attempt never finished (or finished after its scheduler died, and
+        # its next job adopts it for free): nothing to retire. Anything else is re-done.
+        redo = r.status != "missing" and not (r.status == "partial" and rp.attempts.is_dir())
+        if redo:
             archived.append(rp.agent_output)
             if not args.dry_run:
                 where = archive.archive_run(rp, f"rerun agents (status {r.status})")
@@ -278,14 +289,26 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
     ep, exp = load_experiment(args.results_dir)
     workdir = snakemeta.find_workdir(ep.dir)
+    guard.refuse_if_in_use(guard.workdir_of(ep), ep.dir)
     inv = for_results(ep)
     locks = snakemeta.locks(workdir)
     incomplete = sorted(snakemeta.incomplete_files(workdir))
     mine = [p for p in incomplete if ep.dir.resolve() in p.parents]
-    print(f"locks: {len(locks)}; incomplete outputs under {ep.dir}: {len(mine)}")
+    orphans = guard.orphan_attempts(ep)
+    print(
+        f"locks: {len(locks)}; incomplete outputs under {ep.dir}: {len(mine)}; "
+        f"attempts still running without a scheduler: {len(orphans)}"
+    )
     for p in mine[:20]:
         print(f"  incomplete: {p}")
+    for att_dir, pids in sorted(orphans.items()):
+        print(f"  running: {att_dir} (pids {', '.join(map(str, sorted(pids)))})")
     if not args.dry_run:
+        if orphans and args.kill_orphans:
+            n = guard.end_orphans(orphans)
+            print(f"ended {n} process(es) of {len(orphans)} orphaned attempt(s)")
+        elif orphans:
+            print(guard.orphan_note(orphans, ep))
         if locks:
             proc = inv.run("--unlock", capture=True)
             if proc.returncode != 0:
@@ -295,8 +318,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
         if mine:
             n = snakemeta.clear_incomplete(workdir, set(mine))
             print(f"cleaned the incomplete markers of {n} file(s)")
-        # Interrupted runs stay as they are (status: partial) until `rerun agents` archives
-        # their attempt; a plain `scylla run` also re-runs them.
+        # Interrupted runs stay as they are (status: partial): their next job adopts an
+        # attempt that finished, or makes a new one. `scylla run` does that for every run.
         _prune_worktrees(ep)
     proc = inv.run("--dry-run", "--quiet", "rules", capture=True)
     stats = job_stats(proc.stdout + proc.stderr)

@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from scylla import archive, config, jsonio, paths, snakemeta
+from scylla import archive, config, jsonio, paths, snakemeta, status
+from scylla.commands import guard
 from scylla.commands.progress import Progress, summary_line
 from scylla.hashing import digest
 from scylla.smk import REPO, Invocation, ProgressFilter
@@ -56,6 +57,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--fresh",
         action="store_true",
         help="start new experiment directories (<name>-<UTC time>); old ones stay",
+    )
+    p.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="re-run paid work whose meaning changed without asking",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="full snakemake output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, minimal output")
@@ -116,18 +123,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         results_root, exps = config.load_config(cfg, Path.cwd(), REPO)
     except (config.ConfigError, OSError) as exc:
         raise SystemExit(f"scylla: {exc}") from exc
-    effective = Path(".snakemake/scylla") / f"config-{digest(cfg)}.yaml"
-    jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False))
-    inv = Invocation(workdir=Path.cwd(), configfile=effective)
+    pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
+    guard.refuse_if_in_use(Path.cwd(), ", ".join(str(ep.dir) for ep, _ in pairs))
     extra = list(args.snakemake_args)
+    dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
+    if not dry and not confirm_meaning_changes(pairs, args.yes):
+        return 2
+    for ep, _exp in pairs:
+        found = guard.orphan_attempts(ep) if ep.dir.is_dir() else {}
+        if found:
+            print(guard.orphan_note(found, ep), file=sys.stderr)
+    effective = Path(".snakemake/scylla") / f"config-{digest(cfg)}.yaml"
+    jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False), mode=0o600)
+    inv = Invocation(workdir=Path.cwd(), configfile=effective)
     if args.parallel:
         extra += ["--cores", str(args.parallel)]
     if not args.verbose:
         extra += ["--quiet", "rules", "host", "reason"]  # errors and progress still come
     if args.verbose:
         print("+ " + inv.shell(*extra))
-    pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
-    dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
     corrupt = [f for ep, exp in pairs for f in _corrupt(ep, exp, move=not dry)]
     if corrupt:  # a dry-run shows them re-made without touching them
         extra += ["--forcerun", *(str(f) for f in corrupt)]
@@ -153,9 +167,70 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def meaning_changes(pairs) -> tuple[list[str], int, int]:
+    """What changed meaning since it was produced: (summary lines, agent runs, judge slots).
+    A judge slot of a run whose agent re-runs is not counted again."""
+    from collections import Counter
+
+    agents: Counter[str] = Counter()
+    judges: Counter[str] = Counter()
+    n_agents = n_judges = 0
+    for ep, exp in pairs:
+        if not ep.dir.is_dir():
+            continue
+        for r in status.collect(ep, exp):
+            if r.status == "outdated":
+                n_agents += 1
+                agents.update([r.reason])
+                continue
+            for j in r.judges:
+                if j["status"] == "outdated":
+                    n_judges += 1
+                    judges.update([j["reason"]])
+    lines = [f"  {n} run(s): {why}" for why, n in agents.most_common()]
+    lines += [f"  {n} judge slot(s): {why}" for why, n in judges.most_common()]
+    return lines, n_agents, n_judges
+
+
+def confirm_meaning_changes(pairs, yes: bool) -> bool:
+    """Paid work whose meaning changed is re-run only once the user agreed (or --yes)."""
+    lines, n_agents, n_judges = meaning_changes(pairs)
+    if not lines:
+        return True
+    head = (
+        f"scylla: {n_agents} run(s) will run their agent again and {n_judges} more judge "
+        "slot(s) their judge, because what they mean changed since they were made:"
+    )
+    print("\n".join([head, *lines]), file=sys.stderr)
+    print(
+        "Their current attempts stay under attempts/ (nothing is deleted) and new calls "
+        "are paid for.",
+        file=sys.stderr,
+    )
+    if yes:
+        return True
+    if sys.stdin.isatty():
+        answer = input("Re-run them? [y/N] ").strip().lower()
+        if answer in ("y", "yes"):
+            return True
+    print(
+        "scylla: not started. Confirm with --yes, see the plan with `scylla run ... -- -n`, "
+        "or restore the old settings.",
+        file=sys.stderr,
+    )
+    return False
+
+
 def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> list[Path]:
-    """Corrupt result files look finished to Snakemake: archive them (unless only looking)
-    so the DAG rebuilds them. Returns them."""
+    """Make good what is free to make good, then set aside what Snakemake cannot see is bad.
+
+    Damaged promoted copies are put back from their attempts and corrupt judgments re-derived
+    from their paid answers (no job needed). Corrupt derived records still look finished to
+    Snakemake: they move to quarantine/ so the DAG rebuilds them (a dry-run only lists them).
+    """
+    from scylla import integrity
+    from scylla.judges import slot
+
     found: list[Path] = []
     if not ep.dir.is_dir():
         return found
@@ -163,22 +238,25 @@ def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> l
         rp = ep.run(key.tier, key.subtest, key.run)
         if not rp.dir.is_dir():
             continue
+        if move:
+            for rel in integrity.heal_agent_files(rp):
+                print(f"scylla: restored {rp.dir / rel} from its attempt", file=sys.stderr)
+            for s in exp.slots:
+                integrity.heal_slot_files(rp, s)
+                how = slot.repair_judgment(exp, rp, s)
+                if how:
+                    print(f"scylla: {rp.judge_slot(s).judgment} {how}", file=sys.stderr)
         bad = archive.corrupt_files(rp, exp.slots)
         if bad and move:
-            archive.quarantine_corrupt(rp, exp.slots)
-            print(f"scylla: archived corrupt {', '.join(map(str, bad))}", file=sys.stderr)
+            archive.quarantine(rp, bad, "corrupt")
+            print(f"scylla: set aside corrupt {', '.join(map(str, bad))}", file=sys.stderr)
         found += bad
     return found
 
 
 def _explain_failure(code: int, pairs) -> None:
     if snakemeta.locks(Path.cwd()):
-        print(
-            "scylla: the directory is locked — another snakemake is running here, or one was "
-            "killed. If none is running: "
-            + " ; ".join(f"scylla repair {ep.dir}" for ep, _ in pairs),
-            file=sys.stderr,
-        )
+        print(guard.lock_message(Path.cwd(), [ep.dir for ep, _ in pairs]), file=sys.stderr)
     print(
         f"scylla: snakemake exited with status {code}; failed jobs keep their logs under "
         "<results>/<experiment>/logs/ — run again to retry them, or see `scylla status`.",

@@ -11,7 +11,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from scylla import jsonio
+from scylla import jsonio, records
 from scylla.grading import grade_for
 
 
@@ -71,6 +71,8 @@ def build(judgments: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
 
 
 def write(judgment_files: dict[str, Path], out: Path) -> None:
+    """A judgment that is not a valid record (no score, `{}`) counts as an invalid one."""
     jsonio.write_json(
-        out, build({s: jsonio.read_json_object(p) for s, p in judgment_files.items()})
+        out,
+        build({s: records.read(p, records.valid_judgment) for s, p in judgment_files.items()}),
     )

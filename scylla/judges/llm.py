@@ -52,12 +52,13 @@ def judge(
     system_prompt_file: Path,
     cwd: Path,
     pass_threshold: float,
+    marker_env: dict[str, str] | None = None,
 ) -> LlmVerdict:
     """Ask once, retry once with a JSON reminder; never raises for a bad answer.
 
     Raises InfraError (CLI missing, auth, rate limit) so the job fails and is retried.
     """
-    env = AgentContext(cwd, "", cwd, {"env": {}}, {}, {}, cwd).env()
+    env = AgentContext(cwd, "", cwd, {"env": {}}, {}, {}, cwd, marker_env=marker_env or {}).env()
     cli = which(str(judge_cfg.get("cli", "claude")), env)
     argv = _argv(cli, str(judge_cfg["model"]), system_prompt_file)
     timeout = float(judge_cfg.get("timeout", 300))

@@ -1,23 +1,37 @@
 """Rule `judge`: one judge slot of one run -> judge/judge_NN/{judgment.json, response.txt, ...}.
 
-Outcomes: a valid judgment; an invalid one (unparseable twice, timeout; score 0, grade F,
-is_valid false, raw response kept); agent_failed (the agent left nothing to judge: no LLM
-call is made). Infrastructure errors raise so Snakemake retries the job.
+Each call is an attempt (judge/judge_NN/attempts/<j>/, see attempts.py) that writes its files
+there and promotes copies. Outcomes: a valid judgment; an invalid one (unparseable twice,
+timeout; score 0, grade F, is_valid false, raw response kept); agent_failed (the agent left
+nothing to judge: no LLM call is made). Infrastructure errors raise so Snakemake retries the
+job. A finished call on the same prompt, under the same meaning, is adopted, never paid twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from scylla import checks, jsonio, rubric
+from scylla import attempts, checks, joblog, jsonio, meaning, paths, procs, records, rubric
 from scylla.adapters.base import InfraError, backoff_seconds
 from scylla.config import Experiment
 from scylla.grading import grade_for
 from scylla.judges import llm
+from scylla.judges.parse import extract_json, validate
 from scylla.paths import JudgePaths, RunPaths
 from scylla.run_result import agent_failed
+
+SYSTEM_PROMPT = "system_prompt.md"
+STDERR = "stderr.log"
+
+
+def slot_files(jp: JudgePaths) -> dict[str, Path]:
+    """{file in the attempt directory: where it is promoted to} (declared outputs first)."""
+    names = [*paths.JUDGE_FILES.values(), STDERR, SYSTEM_PROMPT]
+    return {name: jp.dir / name for name in names}
 
 
 def _invalid(error: str, status: str) -> dict[str, Any]:
@@ -57,16 +71,40 @@ def _checks_judgment(rp: RunPaths, rub: rubric.Rubric) -> dict[str, Any]:
     }
 
 
+def from_response(response: str, pass_threshold: float) -> dict[str, Any] | None:
+    """A judgment made from an LLM answer (the same parsing as the live call), or None."""
+    judgment, _error = validate(extract_json(response), pass_threshold)
+    if judgment is None:
+        return None
+    return {
+        **judgment,
+        "grade": grade_for(judgment["score"]),
+        "is_valid": True,
+        "status": "complete",
+    }
+
+
 def _llm_judgment(
-    exp: Experiment, cfg: dict[str, Any], rp: RunPaths, jp: JudgePaths, rub: rubric.Rubric
+    exp: Experiment,
+    cfg: dict[str, Any],
+    rp: RunPaths,
+    jp: JudgePaths,
+    att: attempts.Attempt,
+    rub: rubric.Rubric,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    jsonio.write_text(jp.system_prompt, exp.data["judge_system_prompt"] + "\n")
+    system = att.path(SYSTEM_PROMPT)
+    jsonio.write_text(system, exp.data["judge_system_prompt"] + "\n")
     verdict = llm.judge(
-        cfg, jsonio.read_text(rp.judge_prompt), jp.system_prompt, jp.dir, rub.pass_threshold
+        cfg,
+        jsonio.read_text(rp.judge_prompt),
+        system,
+        jp.dir,
+        rub.pass_threshold,
+        marker_env={procs.ATTEMPT_VAR: att.marker},
     )
-    jsonio.write_text(jp.response, verdict.response)
-    jsonio.write_text(jp.stdout, verdict.stdout)
-    jsonio.write_text(jp.stderr, verdict.stderr)
+    jsonio.write_text(att.path(paths.JUDGE_FILES["response"]), verdict.response)
+    jsonio.write_text(att.path(paths.JUDGE_FILES["stdout"]), verdict.stdout)
+    jsonio.write_text(att.path(STDERR), verdict.stderr)
     if verdict.judgment is None:
         judgment = _invalid(verdict.error, "timeout" if verdict.timed_out else "invalid")
     else:
@@ -79,18 +117,71 @@ def _llm_judgment(
     extra = {
         "attempts": verdict.attempts,
         "token_stats": {
-            k: sum(u.token_stats[k] for u in verdict.usages)
-            for k in ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+            k: sum(u.token_stats[k] for u in verdict.usages) for k in records.TOKEN_KEYS
         },
         "cost_usd": sum(u.cost_usd for u in verdict.usages),
     }
     return judgment, extra
 
 
-def run_slot(exp: Experiment, rp: RunPaths, slot: str, attempt: int = 1) -> None:
+def prompt_key(rp: RunPaths) -> str:
+    """What a judgment is made from: the agent attempt and the exact judge prompt."""
+    current = attempts.newest(rp.attempts)
+    number = current.number if current is not None else 0
+    prompt = rp.judge_prompt
+    digest = attempts.sha256(prompt)[:16] if prompt.is_file() else "-"
+    return f"agent-attempt:{number}:prompt:{digest}"
+
+
+def run_slot(
+    exp: Experiment, rp: RunPaths, slot: str, attempt: int = 1, log: Path | None = None
+) -> None:
     cfg = exp.judge(slot)
     jp = rp.judge_slot(slot)
-    jp.dir.mkdir(parents=True, exist_ok=True)
+
+    def say(msg: str) -> None:
+        if log is not None:
+            joblog.append(log, msg)
+
+    from scylla import integrity
+
+    for rel in integrity.heal_agent_files(rp):
+        say(f"restored {rel} from the agent's attempt")
+    wanted = meaning.judge(exp, slot)
+    budget = 2 * float(cfg.get("timeout", 300)) + 120
+    got = attempts.claim(jp.attempts, "judge", wanted, prompt_key(rp), budget, say)
+    att = got.attempt
+    if got.adopted:
+        say(f"adopting judge attempt {att.number}: it finished earlier; no new judge call")
+        attempts.promote(jp.attempts, att, slot_files(jp))
+        return
+    os.environ[procs.ATTEMPT_VAR] = att.marker  # this job is part of the attempt too
+    with attempts.Heartbeat(att):
+        try:
+            judgment, extra = _judge(exp, cfg, rp, jp, att, slot, attempt)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                state = attempts.FAILED if isinstance(exc, InfraError) else attempts.INTERRUPTED
+                att.update(state=state, ended_at=attempts.now(), error=str(exc) or repr(exc))
+            raise
+        att.update(
+            state=attempts.FINISHED,
+            ended_at=attempts.now(),
+            cost_usd=extra.get("cost_usd", 0.0),
+            is_valid=judgment["is_valid"],
+        )
+    attempts.promote(jp.attempts, att, slot_files(jp))
+
+
+def _judge(
+    exp: Experiment,
+    cfg: dict[str, Any],
+    rp: RunPaths,
+    jp: JudgePaths,
+    att: attempts.Attempt,
+    slot: str,
+    attempt: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     rub = rubric.parse(exp.task["rubric"])
     start = time.monotonic()
     extra: dict[str, Any] = {"attempts": 0, "token_stats": {}, "cost_usd": 0.0}
@@ -100,27 +191,95 @@ def run_slot(exp: Experiment, rp: RunPaths, slot: str, attempt: int = 1) -> None
         judgment = _checks_judgment(rp, rub)
     else:
         try:
-            judgment, extra = _llm_judgment(exp, cfg, rp, jp, rub)
+            judgment, extra = _llm_judgment(exp, cfg, rp, jp, att, rub)
         except InfraError as exc:
             if exc.kind == "rate_limit":
                 time.sleep(backoff_seconds(cfg.get("rate_limit_backoff", 30), attempt))
             raise
-    for path in (jp.response, jp.stdout):
-        if not path.exists():
-            jsonio.write_text(path, "")
+    for name in (paths.JUDGE_FILES["response"], paths.JUDGE_FILES["stdout"], STDERR):
+        if not att.path(name).exists():
+            jsonio.write_text(att.path(name), "")
+    if not att.path(SYSTEM_PROMPT).exists():
+        jsonio.write_text(att.path(SYSTEM_PROMPT), exp.data["judge_system_prompt"] + "\n")
     duration = round(time.monotonic() - start, 6)
     jsonio.write_json(
-        jp.timing,
-        {"judge_duration_seconds": duration, "measured_at": datetime.now(UTC).isoformat()},
+        att.path(paths.JUDGE_FILES["timing"]),
+        {"judge_duration_seconds": duration, "measured_at": attempts.now()},
     )
-    jsonio.write_json(
-        jp.judgment,
-        {
-            **judgment,
-            "judge_number": int(slot),
-            "model": cfg.get("model", cfg["adapter"]),
-            "adapter": cfg["adapter"],
-            **extra,
-            "judge_duration_seconds": duration,
-        },
-    )
+    judgment = {
+        **judgment,
+        "judge_number": int(slot),
+        "model": cfg.get("model", cfg["adapter"]),
+        "adapter": cfg["adapter"],
+        **extra,
+        "judge_duration_seconds": duration,
+        "attempt": att.number,
+        "meaning": att.record["meaning"],
+    }
+    jsonio.write_json(att.path(paths.JUDGE_FILES["judgment"]), judgment)
+    return judgment, extra
+
+
+def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
+    """A judgment.json that is missing-but-paid-for or corrupt, made good for free.
+
+    From the slot's newest attempt: its own judgment.json copied back when intact, else a
+    judgment re-derived from its response.txt. A first-release slot (no attempt) is re-derived
+    from the response.txt beside it. Returns how it was repaired, or None when it could not be
+    (a new judge call is then needed).
+    """
+    jp = rp.judge_slot(slot)
+    if records.read(jp.judgment, records.valid_judgment) is not None:
+        return None
+    att = attempts.newest(jp.attempts)
+    rub = rubric.parse(exp.task["rubric"])
+    if att is not None and att.state == attempts.FINISHED and not att.retired:
+        own = records.read(att.path(paths.JUDGE_FILES["judgment"]), records.valid_judgment)
+        if own is None:
+            made = from_response(
+                jsonio.read_text(att.path(paths.JUDGE_FILES["response"])), rub.pass_threshold
+            )
+            if made is None:
+                return None
+            jsonio.write_json(
+                att.path(paths.JUDGE_FILES["judgment"]),
+                {
+                    **_identity(cfg=exp.judge(slot), slot=slot),
+                    **made,
+                    "cost_usd": att.cost_usd or 0.0,
+                    "attempt": att.number,
+                    "meaning": att.record.get("meaning"),
+                    "rederived": True,
+                },
+            )
+            how = "re-derived from its response.txt"
+        else:
+            how = f"restored from judge attempt {att.number}"
+        _set_aside(rp, jp)
+        attempts.promote(jp.attempts, att, slot_files(jp))
+        return how
+    if att is None:
+        made = from_response(jsonio.read_text(jp.response), rub.pass_threshold)
+        if made is None:
+            return None
+        _set_aside(rp, jp)
+        jsonio.write_json(
+            jp.judgment, {**_identity(cfg=exp.judge(slot), slot=slot), **made, "rederived": True}
+        )
+        return "re-derived from response.txt"
+    return None
+
+
+def _identity(cfg: dict[str, Any], slot: str) -> dict[str, Any]:
+    return {
+        "judge_number": int(slot),
+        "model": cfg.get("model", cfg["adapter"]),
+        "adapter": cfg["adapter"],
+    }
+
+
+def _set_aside(rp: RunPaths, jp: JudgePaths) -> None:
+    from scylla import archive
+
+    if jp.judgment.exists():
+        archive.quarantine(rp, [jp.judgment], "corrupt judgment.json")

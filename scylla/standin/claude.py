@@ -14,8 +14,8 @@ network. Two roles, chosen from the flags:
 Environment:
 
 * ``CLAUDE_STANDIN_SEED`` (default "0"): salt of the seed. The seed is sha256 of the resolved
-  model, the last 4 components of the cwd, the prompt text and this salt; the same inputs give
-  the same stdout bytes.
+  model, the last 4 components of the cwd (an ``attempts/<k>`` pair left out, so every attempt
+  of a run draws alike), the prompt text and this salt; the same inputs give the same stdout.
 * ``CLAUDE_STANDIN_DELAY`` (float seconds, default 0.05): sleep before answering.
 * ``CLAUDE_STANDIN_SOLUTION``: path of a ``git apply``-able patch, relative to the cwd.
 * ``CLAUDE_STANDIN_MODE``: a mode for every call; ``CLAUDE_STANDIN_MODE_FILE``: path of a JSON
@@ -116,7 +116,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def make_seed(model: str, cwd: Path, prompt: str, salt: str) -> bytes:
     """sha256 over (model, last 4 cwd components, prompt, salt), length-prefixed."""
     digest = hashlib.sha256()
-    for part in (model, "/".join(cwd.parts[-4:]), prompt, salt):
+    parts = list(cwd.parts)
+    if len(parts) >= 3 and parts[-3] == "attempts" and parts[-2].isdigit():
+        del parts[-3:-1]  # run_NN/attempts/<k>/workspace: every attempt of a run alike
+    for part in (model, "/".join(parts[-4:]), prompt, salt):
         data = part.encode("utf-8", "surrogateescape")
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
