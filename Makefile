@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format rulegraph bench clean-demo install
+.PHONY: demo test test-faults lint format rulegraph bench clean-demo install
 
 install: $(STAMP)
 
@@ -21,7 +21,12 @@ demo: $(STAMP)
 
 ## The test suite: real snakemake runs in temporary directories.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/faults
+
+## The fault-injection suite (kill -9, signals, corruption, disk full, concurrent runs):
+## slower, also real runs; prints a ledger of what each fault cost.
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

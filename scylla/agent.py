@@ -24,6 +24,7 @@ from typing import Any
 from scylla import archive, attempts, joblog, jsonio, meaning, paths, procs, workspace
 from scylla.adapters import AgentContext, InfraError, get_adapter
 from scylla.adapters.base import backoff_seconds
+from scylla.adapters.claude_json import find_result_object, parse_usage
 from scylla.config import Experiment
 from scylla.process import KILL_GRACE_SECONDS, ProcessResult
 from scylla.secrets import redact_env
@@ -206,6 +207,7 @@ def run_agent(
         lambda m: _log(log, m),
         _complete_enough,
         before_begin=lambda: archive.archive_judging(rp),
+        salvage=_salvage,
     )
     att = got.attempt
     if got.adopted:
@@ -256,6 +258,37 @@ def _finish(att: attempts.Attempt, result: ProcessResult, ctx: AgentContext, mea
         cost_usd=usage.cost_usd,
     )
     write_files(att)
+
+
+def _salvage(att: attempts.Attempt) -> bool:
+    """An attempt whose job died (disk full, kill -9) after the CLI gave its final answer is
+    a finished attempt: its call is rebuilt from that answer, so it is adopted, not re-paid."""
+    stdout = jsonio.read_text(att.path(paths.AGENT_FILES["stdout"]))
+    answer = find_result_object(stdout) if stdout.strip() else None
+    if not answer or answer.get("type") != "result":
+        return False
+    usage = parse_usage(stdout, 1 if answer.get("is_error") else 0)
+    seconds = float(answer.get("duration_ms") or 0) / 1000
+    att.update(
+        state=attempts.FINISHED,
+        ended_at=attempts.now(),
+        exit_code=usage.exit_code,
+        cost_usd=usage.cost_usd,
+        call={
+            "argv": ["<not recorded: the job died before writing it>"],
+            "cwd": str(att.path(paths.WORKSPACE_DIR)),
+            "exit_code": usage.exit_code,
+            "duration_seconds": seconds,
+            "timed_out": False,
+            "leftover_processes": 0,
+            "agent_duration_seconds": seconds,
+            "measured_at": attempts.now(),
+            "env_vars": {},
+            "configured_env": {},
+            "reconstructed_from": "the CLI's final JSON answer in agent/stdout.log",
+        },
+    )
+    return True
 
 
 def _complete_enough(att: attempts.Attempt) -> bool:

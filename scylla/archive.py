@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scylla import attempts, jsonio, records
 from scylla.gitutil import git
-from scylla.paths import JudgePaths, RunPaths
+from scylla.paths import QUARANTINE, JudgePaths, RunPaths
 
 
 def _now() -> str:
@@ -180,20 +180,20 @@ def archive_judge_slot(rp: RunPaths, slot: str, reason: str) -> Path | None:
     return target
 
 
-def quarantine(rp: RunPaths, files: list[Path], why: str) -> Path | None:
-    """Move files aside into run_NN/quarantine/<time>/ (never deleted), so the DAG or a step
-    can make them again."""
+def quarantine(base: Path, files: list[Path], why: str) -> Path | None:
+    """Move files (below `base`: a run or an experiment directory) aside into
+    `base`/quarantine/<time>/ (never deleted), so the DAG or a step can make them again."""
     files = [f for f in files if f.exists()]
     if not files:
         return None
-    target = quarantine_dir(rp)
-    moved = _move(files, rp.dir, target)
+    target = quarantine_dir(base)
+    moved = _move(files, base, target)
     _note(target, why, moved)
     return target
 
 
-def quarantine_dir(rp: RunPaths) -> Path:
-    return rp.quarantine / datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+def quarantine_dir(base: Path) -> Path:
+    return base / QUARANTINE / datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
 
 
 def corrupt_files(rp: RunPaths, slots: list[str]) -> list[Path]:

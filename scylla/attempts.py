@@ -126,6 +126,16 @@ def numbers(root: Path) -> list[int]:
         return []
 
 
+def recorded_numbers(root: Path) -> list[int]:
+    """Numbers of the attempts that hold a record (a directory whose record could not be
+    written, say on a full disk, is no attempt; first-release archives count)."""
+    return [
+        n
+        for n in numbers(root)
+        if (root / str(n) / RECORD).is_file() or (root / str(n) / "archived.json").is_file()
+    ]
+
+
 def listing(root: Path) -> list[Attempt]:
     """The attempts with a record under `root`, oldest first."""
     out = []
@@ -214,13 +224,11 @@ def _begin(root: Path, kind: str, meaning: Meaning, key: str, budget: float) -> 
     return att
 
 
-def end_orphans(att: Attempt, why: str) -> int:
-    """End the processes of an attempt whose job is gone; mark it interrupted."""
+def end_orphans(att: Attempt) -> int:
+    """End the processes of an attempt whose job is gone (the caller decides its state)."""
     pids = att.processes()
     if pids:
         procs.terminate(pids, grace=2.0)
-    if att.state == RUNNING:
-        att.update(state=INTERRUPTED, ended_at=now(), error=why)
     return len(pids)
 
 
@@ -233,13 +241,16 @@ def claim(
     log: Callable[[str], None],
     adoptable: Callable[[Attempt], bool] = lambda a: True,
     before_begin: Callable[[], Any] = lambda: None,
+    salvage: Callable[[Attempt], bool] = lambda a: False,
 ) -> Claim:
     """Adopt a finished earlier attempt of the same meaning and key, or begin a new one.
 
     Waits (polling) for an earlier attempt that is still running, up to its deadline; past
     it, that attempt's processes are ended. `budget` is how long the new attempt may take
     (its deadline for anyone waiting on it). `before_begin` runs under the lock just before a
-    new attempt takes its number (to archive what belongs to the previous one).
+    new attempt takes its number (to archive what belongs to the previous one). `salvage` may
+    turn an attempt whose job died into a finished one from the evidence it left (the CLI's
+    final answer on disk), so that it is adopted rather than paid for again.
     """
     announced = False
     while True:
@@ -249,7 +260,11 @@ def claim(
             if not live:
                 for a in atts:
                     if a.state == RUNNING or (not a.retired and a.processes()):
-                        n = end_orphans(a, "its job ended before it finished")
+                        n = end_orphans(a) if a.processes() else 0
+                        if a.state == RUNNING and salvage(a):
+                            log(f"attempt {a.number}: its job died after the call ended: kept")
+                        elif a.state == RUNNING:
+                            a.update(state=INTERRUPTED, ended_at=now(), error="its job died")
                         log(f"attempt {a.number}: its job is gone; ended {n} leftover process(es)")
                 for a in reversed(atts):
                     if (
@@ -324,7 +339,7 @@ def promote(root: Path, att: Attempt, files: dict[str, Path]) -> None:
     if it is still the newest attempt under `root` and nobody retired it."""
     with locked(root):
         fresh = read(att.dir)
-        if fresh is None or max(numbers(root), default=0) != att.number or fresh.retired:
+        if fresh is None or max(recorded_numbers(root), default=0) != att.number or fresh.retired:
             raise Superseded(f"attempt {att.number} was superseded; its files stay in {att.dir}")
         att.record = fresh.record
         facts = {}

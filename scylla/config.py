@@ -409,8 +409,13 @@ def results_meaning_version(ep: Any) -> int:
         )
         if isinstance(entry, dict):
             return int(entry.get("meaning_version") or LEGACY_VERSION)
-    started = ep.dir.is_dir() and any(p.name in paths.TIER_IDS for p in ep.dir.iterdir())
-    return LEGACY_VERSION if started else CURRENT_VERSION
+    # No readable saved configuration: the runs' own records tell.
+    for timing in ep.dir.glob(f"T[0-9]/*/run_*/{paths.AGENT_FILES['timing']}"):
+        data = jsonio.read_json_object(timing)
+        if data is not None:
+            recorded = data.get("meaning")
+            return int(recorded.get("version", CURRENT_VERSION)) if recorded else LEGACY_VERSION
+    return CURRENT_VERSION
 
 
 def saved_entry(ep: Any) -> dict[str, Any] | None:

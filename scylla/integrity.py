@@ -30,7 +30,7 @@ def heal_agent_files(rp: RunPaths) -> list[str]:
         return []
     files = agent_files(rp)
     bad = attempts.damaged(att, files)
-    return attempts.restore(att, bad, files, archive.quarantine_dir(rp)) if bad else []
+    return attempts.restore(att, bad, files, archive.quarantine_dir(rp.dir)) if bad else []
 
 
 def heal_slot_files(rp: RunPaths, slot: str) -> list[str]:
@@ -42,4 +42,4 @@ def heal_slot_files(rp: RunPaths, slot: str) -> list[str]:
         return []
     files = slot_files(jp)
     bad = attempts.damaged(att, files)
-    return attempts.restore(att, bad, files, archive.quarantine_dir(rp)) if bad else []
+    return attempts.restore(att, bad, files, archive.quarantine_dir(rp.dir)) if bad else []

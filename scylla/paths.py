@@ -44,6 +44,7 @@ AGENT_FILES = {
 }
 AGENT_RESULT = "agent/result.json"
 ATTEMPTS_DIR = "attempts"
+QUARANTINE = "quarantine"  # damaged or corrupt files set aside: quarantine/<time>/<path>
 WORKSPACE_DIR = "workspace"
 JUDGE_DIR = "judge"
 CONSENSUS = "judge/result.json"
@@ -190,11 +191,6 @@ class RunPaths:
     def attempts(self) -> Path:
         """Every attempt of the agent: attempts/<k>/ (attempts.py), and first-release archives."""
         return self.dir / ATTEMPTS_DIR
-
-    @property
-    def quarantine(self) -> Path:
-        """Damaged or corrupt files set aside (never deleted): quarantine/<time>/<path>."""
-        return self.dir / "quarantine"
 
 
 @dataclass(frozen=True)

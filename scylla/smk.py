@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shlex
@@ -66,11 +67,15 @@ class Invocation:
             preexec_fn=_stop_with_parent,
         )
         with Supervisor(proc):
+            reader = None
             if on_line is not None:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    on_line(line.rstrip("\n"))
-            return proc.wait()
+                reader = threading.Thread(target=_pump, args=(proc, on_line), daemon=True)
+                reader.start()
+            code = proc.wait()
+            if reader is not None:
+                # Jobs of a killed snakemake may hold its output open: do not wait for them.
+                reader.join(timeout=2)
+            return code
 
 
 class Supervisor:
@@ -130,6 +135,13 @@ class Supervisor:
             )
 
 
+def _pump(proc: subprocess.Popen[str], on_line) -> None:
+    assert proc.stdout is not None
+    with contextlib.suppress(ValueError, OSError):
+        for line in proc.stdout:
+            on_line(line.rstrip("\n"))
+
+
 def _stop_with_parent() -> None:
     """In the child: if scylla dies (even by SIGKILL), snakemake gets SIGTERM and stops
     gracefully instead of running on headless."""
@@ -175,14 +187,20 @@ class ProgressFilter:
 
 
 def for_results(ep: ExperimentPaths) -> Invocation:
-    """An invocation that works from a results directory alone (its saved configuration)."""
+    """An invocation that works from a results directory alone (its saved configuration;
+    the copy inside config/experiment.json when config/scylla.json is damaged)."""
+    from scylla import config, hashing, jsonio
+
     workdir = snakemeta.find_workdir(ep.dir) or ep.dir.resolve().parent.parent
     root = os.path.relpath(ep.dir.resolve().parent, workdir)
-    return Invocation(
-        workdir=workdir,
-        configfile=ep.resolved_config.resolve(),
-        config={"results_dir": root},
-    )
+    configfile = ep.resolved_config.resolve()
+    if jsonio.read_json_object(configfile) is None:
+        entry = config.saved_entry(ep)
+        if entry is not None:
+            text = json.dumps({"experiments": [entry]}, indent=1, sort_keys=True)
+            configfile = workdir / ".snakemake" / "scylla" / f"saved-{hashing.digest(text)}.json"
+            jsonio.write_text(configfile, text, mode=0o600)
+    return Invocation(workdir=workdir, configfile=configfile, config={"results_dir": root})
 
 
 def rel_targets(inv: Invocation, paths: Sequence[Path]) -> list[str]:

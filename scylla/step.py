@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         # Expected and retried by Snakemake: one line, the details are in the log.
         print(f"scylla: infrastructure error {exc} (log: {a.log})", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(
+            f"scylla: {a.rule} job interrupted; its attempt is kept (log: {a.log})", file=sys.stderr
+        )
+        return 130
     return 0
 
 

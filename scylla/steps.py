@@ -111,7 +111,7 @@ def ensure_agent_result(exp: Experiment, rp: RunPaths, tier: str, subtest: str, 
         say(f"restored {rel} from its attempt")
     if records.read(rp.agent_result, records.valid_agent_result) is None:
         if rp.agent_result.exists():
-            archive.quarantine(rp, [rp.agent_result], "corrupt agent/result.json")
+            archive.quarantine(rp.dir, [rp.agent_result], "corrupt agent/result.json")
             say("agent/result.json was corrupt: set aside and parsed again from the logs")
         agent_result.write(rp, exp.agent_for(tier, subtest))
 
@@ -125,29 +125,44 @@ def consensus_(root, exp: Experiment, tier: str, subtest: str, run: str, log: st
         consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
 
 
-def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
-
+def make_run_result(
+    exp: Experiment, rp: RunPaths, tier: str, subtest: str, run: int | str, say
+) -> None:
+    """run_result.json from valid inputs only: a corrupt agent/result.json or consensus is
+    set aside and derived again first (never spread into the results)."""
     from scylla import run_result
+    from scylla.judges import consensus
 
+    ensure_agent_result(exp, rp, tier, subtest, say)
+    if records.read(rp.consensus, records.valid_consensus) is None:
+        ensure_judgments(exp, rp, say)
+        if rp.consensus.exists():
+            from scylla import archive
+
+            archive.quarantine(rp.dir, [rp.consensus], "corrupt judge/result.json")
+        say("judge/result.json missing or corrupt: made again from the judgments")
+        consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
+    run_result.write(rp, int(run))
+
+
+def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
     with job_log(log, "run_result"):
-        from scylla.judges import consensus
-
         rp = _ep(root, exp).run(tier, subtest, run)
-        say = lambda m: joblog.append(log, m)  # noqa: E731
-        ensure_agent_result(exp, rp, tier, subtest, say)
-        if records.read(rp.consensus, records.valid_consensus) is None:
-            ensure_judgments(exp, rp, say)
-            say("judge/result.json missing or corrupt: made again from the judgments")
-            consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
-        run_result.write(rp, int(run))
+        make_run_result(exp, rp, tier, subtest, run, lambda m: joblog.append(log, m))
 
 
 def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> None:
-
-    from scylla import reports
+    from scylla import archive, reports
 
     with job_log(log, "subtest_report"):
-        reports.write_subtest(_ep(root, exp), exp, tier, subtest)
+        ep = _ep(root, exp)
+        for n in range(1, exp.runs + 1):
+            rp = ep.run(tier, subtest, n)
+            if records.read(rp.run_result, records.valid_run_result) is None:
+                archive.quarantine(rp.dir, [rp.run_result], "corrupt run_result.json")
+                joblog.append(log, f"{rp.run_result} was corrupt: set aside and made again")
+                make_run_result(exp, rp, tier, subtest, n, lambda m: joblog.append(log, m))
+        reports.write_subtest(ep, exp, tier, subtest)
 
 
 def tier_report(root, exp: Experiment, tier: str, log: str) -> None:

@@ -234,6 +234,17 @@ def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> l
     found: list[Path] = []
     if not ep.dir.is_dir():
         return found
+    reports_ = [ep.report(), *(ep.tier_report(t) for t in exp.tiers)]
+    reports_ += [ep.subtest_report(t, s) for t, s in exp.subtests()]
+    bad_config = [
+        f
+        for f in (ep.resolved_config, ep.experiment_json, *reports_)
+        if f.exists() and jsonio.read_json_object(f) is None
+    ]
+    if bad_config and move:
+        archive.quarantine(ep.dir, bad_config, "corrupt")
+        print(f"scylla: set aside corrupt {', '.join(map(str, bad_config))}", file=sys.stderr)
+    found += bad_config
     for key in exp.run_keys():
         rp = ep.run(key.tier, key.subtest, key.run)
         if not rp.dir.is_dir():
@@ -248,7 +259,7 @@ def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> l
                     print(f"scylla: {rp.judge_slot(s).judgment} {how}", file=sys.stderr)
         bad = archive.corrupt_files(rp, exp.slots)
         if bad and move:
-            archive.quarantine(rp, bad, "corrupt")
+            archive.quarantine(rp.dir, bad, "corrupt")
             print(f"scylla: set aside corrupt {', '.join(map(str, bad))}", file=sys.stderr)
         found += bad
     return found

@@ -25,6 +25,7 @@ from scylla.paths import JudgePaths, RunPaths
 from scylla.run_result import agent_failed
 
 SYSTEM_PROMPT = "system_prompt.md"
+PROMPT_COPY = "judge_prompt.md"
 STDERR = "stderr.log"
 
 
@@ -184,6 +185,8 @@ def _judge(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     rub = rubric.parse(exp.task["rubric"])
     start = time.monotonic()
+    if rp.judge_prompt.is_file():  # the evidence this judgment was made from, kept with it
+        attempts.copy_atomic(rp.judge_prompt, att.path(PROMPT_COPY))
     extra: dict[str, Any] = {"attempts": 0, "token_stats": {}, "cost_usd": 0.0}
     if agent_left_nothing(rp):
         judgment = _invalid("the agent left no output to judge", "agent_failed")
@@ -282,4 +285,4 @@ def _set_aside(rp: RunPaths, jp: JudgePaths) -> None:
     from scylla import archive
 
     if jp.judgment.exists():
-        archive.quarantine(rp, [jp.judgment], "corrupt judgment.json")
+        archive.quarantine(rp.dir, [jp.judgment], "corrupt judgment.json")

@@ -22,7 +22,14 @@ Environment:
   list of modes, one popped per call (under an fcntl lock on ``<file>.lock``). A mode may be
   prefixed ``agent:`` or ``judge:``; a prefixed mode for the other role is left in place.
   Modes: normal, rate_limit, overloaded, auth, garbage, fence, clean, hang, crash, empty,
-  good, partial, bad, max_turns, nothing.
+  good, partial, bad, max_turns, nothing, and for fault tests: slow (answer after
+  ``CLAUDE_STANDIN_SLOW`` seconds, default 8), daemon (leave a ``setsid`` child holding stdout,
+  then answer and exit 0), hang_setsid (a ``setsid`` child holding stdout, then hang),
+  late_write (a detached child with a scrubbed environment writes ``late.txt`` into the
+  working directory by absolute path ``CLAUDE_STANDIN_LATE`` seconds later, default 4; the
+  agent answers like ``slow``).
+* ``CLAUDE_STANDIN_CALLS``: a file that gets one JSON line per call (role, model, mode, cwd,
+  pid): what a test counts as paid calls.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -65,8 +73,18 @@ API_ERRORS = {
     "auth": "Invalid API key · Please run /login",
 }
 JUDGE_FORMATS = ("garbage", "fence", "clean")
+FAULT_MODES = ("slow", "daemon", "hang_setsid", "late_write")
 KNOWN_MODES = frozenset(
-    {"normal", "hang", "crash", "empty", *API_ERRORS, *JUDGE_FORMATS, *AGENT_OUTCOMES}
+    {
+        "normal",
+        "hang",
+        "crash",
+        "empty",
+        *API_ERRORS,
+        *JUDGE_FORMATS,
+        *AGENT_OUTCOMES,
+        *FAULT_MODES,
+    }
 )
 DEFAULT_GRADE_SCALE = (("S", 1.0), ("A", 0.8), ("B", 0.6), ("C", 0.4), ("D", 0.2), ("F", 0.0))
 
@@ -1060,9 +1078,60 @@ def run_judge(call: Call, mode: str) -> Reply:
 # --------------------------------------------------------------------------- entry point
 
 
+def record_call(call: Call, mode: str) -> None:
+    """One JSON line per call in CLAUDE_STANDIN_CALLS (appended under an fcntl lock)."""
+    target = os.environ.get("CLAUDE_STANDIN_CALLS")
+    if not target:
+        return
+    line = json.dumps(
+        {
+            "role": "judge" if call.judge else "agent",
+            "model": call.model,
+            "mode": mode,
+            "cwd": str(call.cwd),
+            "pid": os.getpid(),
+            "at": time.time(),
+        }
+    )
+    with open(target, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write(line + "\n")
+
+
+def detached(argv: list[str], scrub_env: bool = False) -> None:
+    """Start `argv` in a session of its own, inheriting stdout/stderr (a runaway child)."""
+    import subprocess
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")} if scrub_env else None
+    subprocess.Popen(argv, start_new_session=True, env=env, stdin=subprocess.DEVNULL)
+
+
+def fault(mode: str) -> int | None:
+    """The fault-test modes: a child or a delay before the normal answer (None: go on)."""
+    if mode == "slow":
+        time.sleep(float(os.environ.get("CLAUDE_STANDIN_SLOW", "8")))
+    elif mode == "daemon":
+        detached(["sleep", "300"])
+    elif mode == "hang_setsid":
+        detached(["sleep", "3600"])
+        time.sleep(3600)
+        return 1
+    elif mode == "late_write":
+        target = Path.cwd().resolve() / "late.txt"
+        wait = float(os.environ.get("CLAUDE_STANDIN_LATE", "4"))
+        script = f"sleep {wait}; echo late > {shlex.quote(str(target))}"
+        detached(["sh", "-c", script], scrub_env=True)
+        time.sleep(float(os.environ.get("CLAUDE_STANDIN_SLOW", "8")))
+    return None
+
+
 def run(call: Call, mode: str) -> int:
+    record_call(call, mode)
     if mode == "hang":
         return hang()
+    ended = fault(mode)
+    if ended is not None:
+        return ended
     delay()
     if mode == "crash":
         return crash()

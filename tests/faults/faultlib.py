@@ -1,0 +1,213 @@
+"""The fault-injection suite's shared machinery: one small experiment, real runs, a ledger.
+
+Every case is a real pipeline run in a temporary directory with the shipped `claude-standin`
+(no mocks). A case snapshots the files of every completed run it must not touch, injects its
+fault, recovers with the tools a user has (`scylla`, plain `snakemake`), and then checks:
+bytes changed in protected files (must be 0), processes left behind (must be 0) and paid
+calls made (the stand-in logs each call to calls.jsonl). The ledger collects those figures
+for the summary printed at the end of the session (and faults-ledger.json).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import recovery_helpers as h
+import yaml
+
+from scylla import procs
+
+EXP = "mini"
+CONFIG = "mini.yaml"
+TIERS = {"T0": {"subtests": {"00": {}, "01": {"claude_md": "# be careful\n"}}}}
+RUNS = [("T0", "00", 1), ("T0", "00", 2), ("T0", "01", 1), ("T0", "01", 2)]
+SLOTS = ("01", "02")
+TIMEOUT = 240
+
+
+def experiment(task: Path, **changes: Any) -> dict[str, Any]:
+    exp = h.experiment(task, tiers=json.loads(json.dumps(TIERS)), runs=2)
+    exp.update(changes)
+    return exp
+
+
+def write_config(wd: Path, task: Path, name: str = CONFIG, **changes: Any) -> Path:
+    path = wd / name
+    wd.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"experiments": [experiment(task, **changes)]}))
+    return path
+
+
+def env(wd: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    out = h.env({"CLAUDE_STANDIN_CALLS": str(wd / "calls.jsonl"), **(extra or {})})
+    return out
+
+
+def scylla(wd: Path, *args: str | Path, extra_env=None, timeout=TIMEOUT):
+    return subprocess.run(
+        [str(h.SCYLLA), *map(str, args)],
+        cwd=wd,
+        env=env(wd, extra_env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def snakemake(wd: Path, *args: str, config: str = CONFIG, extra_env=None):
+    argv = [str(h.SNAKEMAKE), "-s", str(h.SNAKEFILE), "-d", str(wd)]
+    argv += ["--configfile", str(wd / config), *args]
+    return subprocess.run(
+        argv, cwd=wd, env=env(wd, extra_env), capture_output=True, text=True, timeout=TIMEOUT
+    )
+
+
+def start(wd: Path, *args: str, extra_env=None, log: str = "bg.log") -> subprocess.Popen:
+    """`scylla ARGS` in the background (a session of its own, like a terminal's job)."""
+    fh = open(wd / log, "w")  # noqa: SIM115 - the process owns it
+    return subprocess.Popen(
+        [str(h.SCYLLA), *args],
+        cwd=wd,
+        env=env(wd, extra_env),
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def ok(proc):
+    assert proc.returncode == 0, f"{proc.args}\n{h.output_of(proc)[-6000:]}"
+    return proc
+
+
+def rp(wd: Path, key: tuple[str, str, int]):
+    return h.rp(wd, key)
+
+
+def calls(wd: Path) -> list[dict[str, Any]]:
+    path = wd / "calls.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def modes(wd: Path, key: tuple[str, str, int], *agent_modes: str) -> None:
+    h.write_modes(rp(wd, key).dir / "modes.json", [f"agent:{m}" for m in agent_modes])
+
+
+def judge_modes(wd: Path, key, slot: str, *judge_modes: str) -> None:
+    h.write_modes(
+        rp(wd, key).judge_slot(slot).dir / "modes.json", [f"judge:{m}" for m in judge_modes]
+    )
+
+
+# --------------------------------------------------------------------------- observations
+
+
+def run_files(run_dir: Path) -> dict[str, str]:
+    """sha256 of every file of a run, but its worktrees (git may refresh their index)."""
+    out = {}
+    for p in sorted(run_dir.rglob("*")):
+        rel = p.relative_to(run_dir)
+        if "workspace" in rel.parts or not p.is_file() or p.name == "heartbeat":
+            continue
+        out[str(rel)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def leftovers(wd: Path) -> list[int]:
+    """Processes still alive from this working directory: by cwd, or by an attempt marker."""
+    found = set(h.processes_under(wd))
+    prefix = str(wd.resolve()) + "/"
+    found |= set(procs.with_marker(procs.ATTEMPT_VAR, prefix, prefix=True))
+    return sorted(p for p in found if procs.alive(p))
+
+
+def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 60, proc=None) -> Any:
+    return h.wait_for(what, predicate, timeout, proc)
+
+
+def schedulers(wd: Path) -> list[int]:
+    return procs.snakemake_schedulers(wd)
+
+
+# -------------------------------------------------------------------------------- ledger
+
+
+@dataclass
+class Entry:
+    case: str
+    outcome: str = ""
+    files_checksummed: int = 0
+    bytes_changed: int = 0
+    orphans_left: int = 0
+    paid_calls: int = 0
+    paid_calls_wasted: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+LEDGER: list[Entry] = []
+
+
+class Case:
+    """One fault: protect files, inject, recover, then account for what happened."""
+
+    def __init__(self, name: str, wd: Path, protect: Iterable[tuple[str, str, int]] = ()):
+        self.entry = Entry(name)
+        self.wd = wd
+        self.protected = {k: run_files(rp(wd, k).dir) for k in protect}
+        self.calls_before = len(calls(wd))
+
+    def new_calls(self) -> list[dict[str, Any]]:
+        return calls(self.wd)[self.calls_before :]
+
+    def close(self, outcome: str, wasted: int | None = None, settle: float = 10.0) -> Entry:
+        """Check the protected runs and the processes, record the entry, assert the rules."""
+        changed = 0
+        for key, before in self.protected.items():
+            now = run_files(rp(self.wd, key).dir)
+            for rel, digest in before.items():
+                if now.get(rel) != digest:
+                    target = rp(self.wd, key).dir / rel
+                    changed += target.stat().st_size if target.exists() else 1
+                    self.entry.notes.append(f"changed: {h.label(key)}/{rel}")
+        deadline = time.monotonic() + settle
+        left = leftovers(self.wd)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.2)
+            left = leftovers(self.wd)
+        self.entry.outcome = outcome
+        self.entry.files_checksummed = sum(len(v) for v in self.protected.values())
+        self.entry.bytes_changed = changed
+        self.entry.orphans_left = len(left)
+        self.entry.paid_calls = len(self.new_calls())
+        self.entry.paid_calls_wasted = wasted or 0
+        LEDGER.append(self.entry)
+        for pid in left:  # leave a clean machine for the next case either way
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        assert changed == 0, self.entry.notes
+        assert not left, f"processes left behind: {left}"
+        return self.entry
+
+
+def summary() -> dict[str, Any]:
+    return {
+        "faults_tried": len(LEDGER),
+        "files_checksummed": sum(e.files_checksummed for e in LEDGER),
+        "bytes_changed": sum(e.bytes_changed for e in LEDGER),
+        "orphans_left": sum(e.orphans_left for e in LEDGER),
+        "paid_calls_wasted": sum(e.paid_calls_wasted for e in LEDGER),
+        "cases": [asdict(e) for e in LEDGER],
+    }

@@ -1,0 +1,51 @@
+"""A results directory written by the first release (2fab610) keeps working: no agent or
+judge runs again because scylla was upgraded, and its first-release runs are archived the
+old way when they are re-run."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+
+import faultlib as f
+import pytest
+import recovery_helpers as h
+
+FIRST_RELEASE = "2fab610"
+
+
+@pytest.fixture
+def legacy(tmp_path, task):
+    src = tmp_path / "first-release"
+    got = subprocess.run(
+        ["git", "-C", str(h.REPO), "archive", FIRST_RELEASE], capture_output=True, check=False
+    )
+    if got.returncode != 0:
+        pytest.skip(f"commit {FIRST_RELEASE} is not in this clone's history (a shallow clone?)")
+    src.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(got.stdout)) as tar:
+        tar.extractall(src, filter="data")
+    wd = tmp_path / "wd"
+    f.write_config(wd, task)
+    argv = [str(h.SNAKEMAKE), "-s", str(src / "Snakefile"), "-d", str(wd)]
+    argv += ["--configfile", str(wd / f.CONFIG), "--cores", "2"]
+    proc = subprocess.run(argv, cwd=wd, env=f.env(wd), capture_output=True, text=True)
+    f.ok(proc)
+    (wd / "calls.jsonl").write_text("")
+    return wd
+
+
+def test_upgrading_reruns_no_paid_work(legacy):
+    case = f.Case("first-release results directory, upgraded", legacy, protect=f.RUNS)
+    plan = h.parse_plan(h.output_of(f.ok(f.snakemake(legacy, "-n"))))
+    assert set(plan.counts) <= {"experiment_config", "all"}, plan.counts
+    rows = h.by_run(
+        json.loads(f.ok(f.scylla(legacy, "status", "results/mini", "--format", "json")).stdout)
+    )
+    assert {r["status"] for r in rows.values()} <= {"completed", "failed"}
+    f.ok(f.scylla(legacy, "run", f.CONFIG))
+    assert case.new_calls() == []
+    assert f.ok(f.snakemake(legacy, "-n")).returncode == 0
+    case.close("0 agent or judge jobs after the upgrade")
