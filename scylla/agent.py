@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scylla import archive, attempts, joblog, jsonio, meaning, paths, procs, workspace
+from scylla import archive, attempts, joblog, jsonio, meaning, paths, procs, records, workspace
 from scylla.adapters import AgentContext, InfraError, get_adapter
 from scylla.adapters.base import backoff_seconds
 from scylla.adapters.claude_json import find_result_object, parse_usage
@@ -187,6 +187,9 @@ def _call(
     )
     start = time.monotonic()
     result = get_adapter(ctx.agent).run(ctx)
+    if result.exit_code < 0 and not result.timed_out:
+        # killed by a signal nobody here sent (the OOM killer, a kill -9): not the agent's doing
+        raise InfraError("killed", f"the agent was killed by signal {-result.exit_code}", result)
     return result, ctx, time.monotonic() - start
 
 
@@ -197,6 +200,7 @@ def run_agent(
     rp = ep.run(tier, subtest, run)
     _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} job attempt {attempt}")
     wanted = meaning.agent(exp, tier, subtest)
+    current(rp)
     budget = float(exp.agent_for(tier, subtest)["timeout"]) + KILL_GRACE_SECONDS + SETUP_SECONDS
     got = attempts.claim(
         rp.attempts,
@@ -289,6 +293,58 @@ def _salvage(att: attempts.Attempt) -> bool:
         },
     )
     return True
+
+
+def rebuild_record(rp: paths.RunPaths, att: attempts.Attempt) -> bool:
+    """A damaged attempt.json made again from the attempt's own files (its timing.json holds
+    the meaning, command_log.json the call, stdout.log the cost). False when they cannot."""
+    rel = paths.AGENT_FILES
+    timing = records.read(att.path(rel["timing"]), records.valid_timing)
+    log = records.read(att.path(rel["command_log"]), records.valid_command_log)
+    if timing is None or log is None or "meaning" not in timing:
+        return False
+    cmd = log["commands"][-1]
+    stdout = jsonio.read_text(att.path(rel["stdout"]))
+    usage = parse_usage(stdout, int(cmd["exit_code"]))
+    att.record.update(
+        kind="agent",
+        number=att.number,
+        state=attempts.FINISHED,
+        meaning=timing["meaning"],
+        key="",
+        exit_code=int(cmd["exit_code"]),
+        cost_usd=usage.cost_usd,
+        rebuilt_at=attempts.now(),
+        call={
+            "argv": cmd.get("command", []),
+            "cwd": cmd.get("cwd", ""),
+            "exit_code": int(cmd["exit_code"]),
+            "duration_seconds": cmd.get("duration_seconds", 0.0),
+            "timed_out": bool(cmd.get("timed_out", timing.get("timed_out", False))),
+            "leftover_processes": 0,
+            "agent_duration_seconds": timing["agent_duration_seconds"],
+            "measured_at": timing.get("measured_at", attempts.now()),
+            "env_vars": cmd.get("env_vars", {}),
+            "configured_env": {},
+        },
+    )
+    promoted = records.read(rp.agent_timing, records.valid_timing)
+    if promoted is not None and promoted.get("attempt") == att.number:
+        att.record["promoted_at"] = att.record["rebuilt_at"]
+        att.record["files"] = {
+            r: attempts.file_facts(att.path(r)) for r in agent_files(rp) if att.path(r).is_file()
+        }
+    att.save()
+    return True
+
+
+def current(rp: paths.RunPaths) -> attempts.Attempt | None:
+    """The run's newest agent attempt; a damaged record is rebuilt from its files first."""
+    att = attempts.newest(rp.attempts)
+    if att is not None and att.corrupt:
+        with attempts.locked(rp.attempts):
+            rebuild_record(rp, att)
+    return att
 
 
 def _complete_enough(att: attempts.Attempt) -> bool:

@@ -143,7 +143,7 @@ def archive_run(rp: RunPaths, reason: str) -> Path | None:
     """
     from scylla import agent
 
-    current = attempts.newest(rp.attempts)
+    current = agent.current(rp)
     if current is not None and current.record.get("promoted_at"):
         attempts.retire(rp.attempts, current, reason)
         _move(_judging(rp), rp.dir, current.dir)

@@ -88,8 +88,17 @@ class Attempt:
     def path(self, rel: str) -> Path:
         return self.dir / rel
 
+    @property
+    def corrupt(self) -> bool:
+        """Its attempt.json exists but is not a record (rebuilt from its files when we can)."""
+        return bool(self.record.get("corrupt_record"))
+
     def save(self) -> None:
-        jsonio.write_json(self.dir / RECORD, self.record)
+        target = self.dir / RECORD
+        if self.corrupt and target.exists():  # keep the damaged bytes, never overwrite them
+            os.replace(target, self.dir / f"{RECORD}.corrupt-{time.time_ns()}")
+            self.record.pop("corrupt_record", None)
+        jsonio.write_json(target, self.record)
 
     def update(self, **fields: Any) -> None:
         self.record.update(fields)
@@ -115,8 +124,14 @@ class Attempt:
 
 
 def read(attempt_dir: Path) -> Attempt | None:
+    """The attempt in `attempt_dir`; None when it has no record. A record that does not
+    parse gives an attempt in state "unknown" (see Attempt.corrupt)."""
     record = jsonio.read_json_object(attempt_dir / RECORD)
-    return Attempt(attempt_dir, record) if record is not None else None
+    if record is not None:
+        return Attempt(attempt_dir, record)
+    if (attempt_dir / RECORD).is_file():
+        return Attempt(attempt_dir, {"state": "unknown", "corrupt_record": True})
+    return None
 
 
 def numbers(root: Path) -> list[int]:

@@ -12,25 +12,36 @@ from scylla import archive, attempts
 from scylla.paths import RunPaths
 
 
-def damaged_agent_files(rp: RunPaths) -> list[str]:
-    from scylla.agent import agent_files
-
-    att = attempts.newest(rp.attempts)
-    if att is None or not att.record.get("promoted_at") or att.retired:
-        return []
-    return attempts.damaged(att, agent_files(rp))
-
-
 def heal_agent_files(rp: RunPaths) -> list[str]:
-    """Restore damaged promoted agent files from the current attempt; returns what was put back."""
-    from scylla.agent import agent_files
+    """Restore damaged promoted files (the agent's, and the judge prompt made from them) from
+    the current attempt; returns what was put back."""
+    from scylla.agent import agent_files, current
 
-    att = attempts.newest(rp.attempts)
+    att = current(rp)
     if att is None or not att.record.get("promoted_at") or att.retired:
         return []
     files = agent_files(rp)
     bad = attempts.damaged(att, files)
-    return attempts.restore(att, bad, files, archive.quarantine_dir(rp.dir)) if bad else []
+    done = attempts.restore(att, bad, files, archive.quarantine_dir(rp.dir)) if bad else []
+    return done + heal_prompt_files(rp, att)
+
+
+def heal_prompt_files(rp: RunPaths, att: attempts.Attempt) -> list[str]:
+    from scylla.judge_prompt import prompt_files
+
+    made = att.record.get("judge_prompt") or {}
+    sums = made.get("sha256") or {}
+    out = []
+    for role, dest in prompt_files(rp).items():
+        staged = att.path(dest.name)
+        want = sums.get(role)
+        if not want or not dest.exists() or not staged.is_file():
+            continue
+        if attempts.sha256(dest) != want and attempts.sha256(staged) == want:
+            archive.quarantine(rp.dir, [dest], f"damaged {dest.name}")
+            attempts.copy_atomic(staged, dest)
+            out.append(dest.name)
+    return out
 
 
 def heal_slot_files(rp: RunPaths, slot: str) -> list[str]:

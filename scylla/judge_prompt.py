@@ -74,7 +74,9 @@ def prompt_files(rp: RunPaths) -> dict[str, Path]:
 def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
     integrity.heal_agent_files(rp)
     wanted = meaning.judge_prompt(exp)
-    att = attempts.newest(rp.attempts)
+    from scylla.agent import current
+
+    att = current(rp)
     if att is None or not att.record.get("promoted_at"):
         _make(exp, ep, rp.workspace, rp.agent_output, prompt_files(rp))
         return

@@ -170,3 +170,21 @@ def snakemake_schedulers(workdir: Path) -> list[int]:
         if os.path.realpath(cwd) == target and start_ticks(pid) is not None:
             found.append(pid)
     return found
+
+
+def commands_in(workdir: Path, needle: str) -> dict[int, list[str]]:
+    """{pid: argv} of live processes working in `workdir` whose command line has `needle`."""
+    target = os.path.realpath(workdir)
+    found = {}
+    for pid in _pids():
+        if pid == os.getpid():
+            continue
+        try:
+            cmd = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(PROC / str(pid) / "cwd")
+        except OSError:
+            continue
+        words = [c.decode(errors="replace") for c in cmd if c]
+        if needle in words and os.path.realpath(cwd) == target and start_ticks(pid) is not None:
+            found[pid] = words
+    return found

@@ -38,6 +38,8 @@ def run_frame(ep: ExperimentPaths, exp: Experiment, tier: str | None = None) -> 
                 "agent_failed": data.get("agent_failed", False),
                 "exit_code": data.get("exit_code"),
                 "cost_usd": data.get("cost_usd", 0.0),
+                "attempts": data.get("attempts", 1 if data else 0),
+                "earlier_attempts_cost_usd": data.get("earlier_attempts_cost_usd", 0.0),
                 "agent_cost_usd": data.get("agent_cost_usd", 0.0),
                 "judge_cost_usd": data.get("judge_cost_usd", 0.0),
                 "duration_seconds": data.get("duration_seconds", 0.0),
@@ -73,6 +75,9 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         "std_dev": std,
         "consistency": max(0.0, 1.0 - std / mean) if mean else 0.0,
         "total_cost": float(df["cost_usd"].sum()) if len(df) else 0.0,
+        # what was spent on attempts these results replaced (never dropped from the spend)
+        "earlier_attempts_cost": float(df["earlier_attempts_cost_usd"].sum()) if len(df) else 0.0,
+        "attempts": int(df["attempts"].sum()) if len(df) else 0,
         "mean_cost_per_pass": float(df["cost_usd"].sum()) / int(scored["passed"].astype(bool).sum())
         if n and scored["passed"].astype(bool).any()
         else None,
@@ -122,7 +127,10 @@ def write_subtest(ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str)
     df = run_frame(ep, exp, tier)
     df = df[df["subtest"] == subtest]
     summary = summarize(df)
-    runs = df[["run", "score", "passed", "grade", "judge_valid", "cost_usd"]]
+    runs = df[
+        ["run", "score", "passed", "grade", "judge_valid", "cost_usd", "attempts"]
+        + ["earlier_attempts_cost_usd"]
+    ]
     report = {
         "subtest_id": subtest,
         "tier_id": tier,

@@ -37,6 +37,9 @@ def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
     agent_s = float(timing.get("agent_duration_seconds") or 0.0)
     judge_s = float(judge.get("judge_duration_seconds") or 0.0)
     failed = agent_failed(agent, jsonio.read_text(rp.agent_output))
+    from scylla.status import spend_of
+
+    attempt, attempts_made, earlier = spend_of(rp.dir)
     return {
         "run_number": run_number,
         "exit_code": agent.get("exit_code"),
@@ -63,6 +66,10 @@ def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
             | {"judge_number": j.get("judge_number")}
             for j in judge.get("judges", [])
         ],
+        # Paid attempts that were replaced (re-runs, re-judging, failures) stay counted.
+        "attempt": attempt,
+        "attempts": max(attempts_made, 1),
+        "earlier_attempts_cost_usd": earlier,
     }
 
 

@@ -225,6 +225,21 @@ def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float]:
     return count, round(earlier, 10)
 
 
+def spend_of(run_dir: str | Path) -> tuple[int | None, int, float]:
+    """(current agent attempt, agent attempts made, cost of the other attempts) of one run,
+    from its files alone (what run_result.json records)."""
+    run = Path(run_dir)
+    timing = jsonio.read_json_object(run / paths.AGENT_FILES["timing"]) or {}
+    number = timing.get("attempt") if isinstance(timing.get("attempt"), int) else None
+    current: dict[str, int | None] = {"agent": number}
+    for slot_dir in run.glob(f"{paths.JUDGE_DIR}/judge_*"):
+        judgment = jsonio.read_json_object(slot_dir / paths.JUDGE_FILES["judgment"]) or {}
+        got = judgment.get("attempt")
+        current[slot_dir.name.removeprefix("judge_")] = got if isinstance(got, int) else None
+    made, earlier = _spend(str(run), current)
+    return number, made, earlier
+
+
 def classify(
     run_dir: str | Path,
     slots: list[str],

@@ -17,7 +17,7 @@ AUTH_SIGNS = ("invalid api key", "please run /login", "authentication_error", "o
 class InfraError(RuntimeError):
     """The agent could not run for reasons outside its control: the job must fail (and retry).
 
-    kind: cli_missing | auth | rate_limit | infra
+    kind: cli_missing | auth | rate_limit | killed | infra
     """
 
     def __init__(self, kind: str, message: str, result: ProcessResult | None = None):

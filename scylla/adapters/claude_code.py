@@ -43,6 +43,8 @@ def classify_failure(result: ProcessResult, usage: Usage) -> None:
     """Raise InfraError when a failed invocation is the infrastructure's fault."""
     if result.timed_out or not (usage.is_error or result.exit_code != 0):
         return
+    if result.exit_code < 0:  # killed by a signal we did not send (OOM killer, kill -9, ...)
+        raise InfraError("killed", f"the CLI was killed by signal {-result.exit_code}", result)
     evidence = "\n".join([usage.result_text, result.stderr, result.stdout[-2000:]])
     if has_sign(evidence, AUTH_SIGNS):
         raise InfraError("auth", "authentication failed", result)

@@ -51,11 +51,24 @@ def lock_message(workdir: Path, where: Iterable[Path | str]) -> str:
 
 
 def orphan_attempts(ep: ExperimentPaths) -> dict[Path, list[int]]:
-    """{attempt directory: pids} of attempts under `ep` whose processes still run."""
+    """{attempt directory: pids} of attempts under `ep` whose processes still run: the agent
+    and judge CLIs (they carry the attempt's marker) and the job steps holding the leases."""
     prefix = str(ep.dir.resolve()) + "/"
     found: dict[Path, list[int]] = {}
     for pid, marker in procs.with_marker(procs.ATTEMPT_VAR, prefix, prefix=True).items():
         found.setdefault(Path(marker), []).append(pid)
+    workdir = workdir_of(ep)
+    for pid, argv in procs.commands_in(workdir, "scylla.step").items():
+        if "--run-dir" not in argv:
+            continue
+        run = (workdir / argv[argv.index("--run-dir") + 1]).resolve()
+        if not str(run).startswith(prefix):
+            continue
+        roots = [run / "attempts", *run.glob("judge/judge_*/attempts")]
+        for root in roots:
+            for att in attempts.listing(root):
+                if (att.record.get("lease") or {}).get("pid") == pid and att.state == "running":
+                    found.setdefault(att.dir.resolve(), []).append(pid)
     return found
 
 
@@ -76,3 +89,27 @@ def orphan_note(found: dict[Path, list[int]], ep: ExperimentPaths) -> str:
         f"{ep.dir}; their jobs wait for them and adopt their results (no second paid call). "
         f"`scylla repair {ep.dir} --kill-orphans` ends them instead."
     )
+
+
+def add_kill_orphans(p) -> None:
+    p.add_argument(
+        "--kill-orphans",
+        action="store_true",
+        help="end attempts a killed scheduler left running (default: their jobs wait for them "
+        "and adopt their results)",
+    )
+
+
+def handle_orphans(ep: ExperimentPaths, kill: bool) -> None:
+    """Before a command starts jobs: end orphaned attempts (--kill-orphans) or say that the
+    new jobs will wait for them."""
+    import sys
+
+    found = orphan_attempts(ep) if ep.dir.is_dir() else {}
+    if not found:
+        return
+    if kill:
+        n = end_orphans(found)
+        print(f"scylla: ended {n} process(es) of {len(found)} orphaned attempt(s)", file=sys.stderr)
+    else:
+        print(orphan_note(found, ep), file=sys.stderr)

@@ -25,12 +25,16 @@ EPILOG_AGENTS = """examples:
   scylla rerun agents results/demo                        # failed, partial and missing runs
   scylla rerun agents results/demo --status partial --dry-run
   scylla rerun agents results/demo --tier T1 --runs 2 --status completed   # re-do on purpose
-Failed and completed runs are archived to run_NN/attempts/<k>/ before they are re-run.
+  scylla rerun agents results/demo --status partial --kill-orphans  # end a killed run's agents
+The current attempt of a failed, completed or outdated run is retired (it stays, byte for
+byte, in run_NN/attempts/<k>/) before a new one runs. A partial run's next job adopts its
+attempt when that finished after its scheduler died: no second paid call.
 """
 EPILOG_JUDGES = """examples:
   scylla rerun judges results/demo                        # failed, partial and missing slots
   scylla rerun judges results/demo --judge-slot 2 --status failed
-Re-judging reads the saved judge_prompt.md and never runs an agent.
+Re-judging reads the saved judge_prompt.md and never runs an agent. The slot's current judge
+attempt stays in judge/judge_NN/attempts/<j>/.
 """
 EPILOG_REGEN = """examples:
   scylla regenerate results/demo            # agent/result.json, run_result.json, reports
@@ -94,12 +98,7 @@ def add_parsers(sub: argparse._SubParsersAction, add_filters: Callable) -> None:
     )
     p.add_argument("results_dir", type=Path)
     p.add_argument("--dry-run", "-n", action="store_true", help="only say what would be done")
-    p.add_argument(
-        "--kill-orphans",
-        action="store_true",
-        help="end attempts a killed scheduler left running (default: let the next run "
-        "wait for them and adopt their results)",
-    )
+    guard.add_kill_orphans(p)
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -111,6 +110,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="show the snakemake command and its dry-run job list; change nothing",
     )
     p.add_argument("--cores", type=int, default=None, help="snakemake --cores")
+    guard.add_kill_orphans(p)
     p.set_defaults(passthrough_ok=True)
 
 
@@ -167,6 +167,8 @@ def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
         return 0
     if args.dry_run or args.verbose:
         print("+ " + inv.shell())
+    if not args.dry_run:
+        guard.handle_orphans(ep, getattr(args, "kill_orphans", False))
     if args.dry_run:
         proc = inv.run("--dry-run", "--quiet", "rules", capture=True)
         stats = job_stats(proc.stdout + proc.stderr)
@@ -304,11 +306,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     for att_dir, pids in sorted(orphans.items()):
         print(f"  running: {att_dir} (pids {', '.join(map(str, sorted(pids)))})")
     if not args.dry_run:
-        if orphans and args.kill_orphans:
-            n = guard.end_orphans(orphans)
-            print(f"ended {n} process(es) of {len(orphans)} orphaned attempt(s)")
-        elif orphans:
-            print(guard.orphan_note(orphans, ep))
+        guard.handle_orphans(ep, args.kill_orphans)
         if locks:
             proc = inv.run("--unlock", capture=True)
             if proc.returncode != 0:

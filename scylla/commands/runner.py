@@ -64,6 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="re-run paid work whose meaning changed without asking",
     )
+    guard.add_kill_orphans(p)
     p.add_argument("-v", "--verbose", action="store_true", help="full snakemake output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, minimal output")
     p.set_defaults(func=cmd_run, passthrough_ok=True)
@@ -130,9 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not dry and not confirm_meaning_changes(pairs, args.yes):
         return 2
     for ep, _exp in pairs:
-        found = guard.orphan_attempts(ep) if ep.dir.is_dir() else {}
-        if found:
-            print(guard.orphan_note(found, ep), file=sys.stderr)
+        guard.handle_orphans(ep, args.kill_orphans)
     effective = Path(".snakemake/scylla") / f"config-{digest(cfg)}.yaml"
     jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False), mode=0o600)
     inv = Invocation(workdir=Path.cwd(), configfile=effective)

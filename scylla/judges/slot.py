@@ -127,8 +127,10 @@ def _llm_judgment(
 
 def prompt_key(rp: RunPaths) -> str:
     """What a judgment is made from: the agent attempt and the exact judge prompt."""
-    current = attempts.newest(rp.attempts)
-    number = current.number if current is not None else 0
+    from scylla.agent import current
+
+    att = current(rp)
+    number = att.number if att is not None else 0
     prompt = rp.judge_prompt
     digest = attempts.sha256(prompt)[:16] if prompt.is_file() else "-"
     return f"agent-attempt:{number}:prompt:{digest}"
@@ -149,8 +151,12 @@ def run_slot(
     for rel in integrity.heal_agent_files(rp):
         say(f"restored {rel} from the agent's attempt")
     wanted = meaning.judge(exp, slot)
+    key = prompt_key(rp)
+    for old in attempts.listing(jp.attempts):
+        if old.corrupt and rebuild_record(jp, old, key):
+            say(f"judge attempt {old.number}: its damaged record was rebuilt from its files")
     budget = 2 * float(cfg.get("timeout", 300)) + 120
-    got = attempts.claim(jp.attempts, "judge", wanted, prompt_key(rp), budget, say)
+    got = attempts.claim(jp.attempts, "judge", wanted, key, budget, say)
     att = got.attempt
     if got.adopted:
         say(f"adopting judge attempt {att.number}: it finished earlier; no new judge call")
@@ -221,6 +227,36 @@ def _judge(
     }
     jsonio.write_json(att.path(paths.JUDGE_FILES["judgment"]), judgment)
     return judgment, extra
+
+
+def rebuild_record(jp: JudgePaths, att: attempts.Attempt, key: str) -> bool:
+    """A damaged judge attempt.json made again from the attempt's judgment.json (its meaning
+    and cost) and the prompt copy beside it. False when the judgment is not there either."""
+    j = records.read(att.path(paths.JUDGE_FILES["judgment"]), records.valid_judgment)
+    if j is None or not isinstance(j.get("meaning"), dict):
+        return False
+    prompt = att.path(PROMPT_COPY)
+    if prompt.is_file():
+        key = f"{key.rsplit(':prompt:', 1)[0]}:prompt:{attempts.sha256(prompt)[:16]}"
+    with attempts.locked(jp.attempts):
+        att.record.update(
+            kind="judge",
+            number=att.number,
+            state=attempts.FINISHED,
+            meaning=j["meaning"],
+            key=key,
+            cost_usd=float(j.get("cost_usd") or 0.0),
+            is_valid=j["is_valid"],
+            rebuilt_at=attempts.now(),
+        )
+        promoted = jp.judgment
+        if promoted.is_file() and promoted.read_bytes() == att.path(promoted.name).read_bytes():
+            att.record["promoted_at"] = att.record["rebuilt_at"]
+            att.record["files"] = {
+                r: attempts.file_facts(att.path(r)) for r in slot_files(jp) if att.path(r).is_file()
+            }
+        att.save()
+    return True
 
 
 def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:

@@ -57,6 +57,9 @@ CASES = [
     ("agent_output", emptied, ("snakemake", "scylla"), True),
     ("agent_prompt", truncate, ("scylla",), True),
     ("agent_replay", emptied, ("scylla",), True),
+    ("judge_prompt", truncate, ("snakemake", "scylla"), True),
+    ("checks", truncate, ("scylla",), True),
+    ("diff", emptied, ("scylla",), True),
     ("report", truncate, ("scylla",), False),
     ("resolved_config", truncate, ("scylla",), False),
 ]
@@ -186,3 +189,29 @@ def test_a_judgment_without_response_counts_as_invalid_not_as_a_crash(tree):
     )
     assert h.judge_states(rows[RUN])["02"] == "failed"
     case.close("invalid judgment; run not stuck")
+
+
+def test_a_damaged_attempt_record_is_rebuilt_from_the_attempts_files(tree):
+    """attempt.json is scylla's own bookkeeping: damaged, it is rebuilt (its bytes kept), and
+    what depends on it (restoring a damaged copy, adopting a finished judge call) still works."""
+    from scylla import attempts
+
+    case = f.Case("truncated attempt.json (agent and judge)", tree, protect=OTHERS)
+    run = f.rp(tree, RUN)
+    agent_record = run.attempts / "1" / "attempt.json"
+    judge_record = run.judge_slot("01").attempts / "1" / "attempt.json"
+    truncate(agent_record)
+    truncate(judge_record)
+    output = run.agent_output.read_bytes()
+    judgment = run.judge_slot("01").judgment.read_bytes()
+    run.agent_output.write_text("")
+    run.judge_slot("01").judgment.unlink()
+    f.ok(f.scylla(tree, "run", f.CONFIG))
+    assert run.agent_output.read_bytes() == output
+    assert run.judge_slot("01").judgment.read_bytes() == judgment
+    for record in (agent_record, judge_record):
+        att = attempts.read(record.parent)
+        assert att.state == "finished" and att.record["rebuilt_at"]
+        assert list(record.parent.glob("attempt.json.corrupt-*")), "the damaged bytes are kept"
+    assert case.new_calls() == []
+    case.close("records rebuilt; copies restored; 0 calls")

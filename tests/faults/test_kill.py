@@ -190,3 +190,23 @@ def test_exit_0_with_a_background_child_is_a_success_not_a_timeout(tree):
     assert att.record["call"]["leftover_processes"] >= 1
     assert not procs.with_marker(procs.ATTEMPT_VAR, att.marker)
     case.close("exit 0 recorded; leftover child ended")
+
+
+def test_kill_orphans_ends_what_a_killed_scheduler_left_running(tree):
+    """`--kill-orphans`: the alternative to waiting for the orphans of a killed scheduler."""
+    case = f.Case("kill -9 snakemake, then repair --kill-orphans", tree, protect=OTHERS)
+    _fresh(tree, SLOW)
+    f.modes(tree, SLOW, "hang")
+    bg = f.start(tree, "run", f.CONFIG)
+    f.wait_for("the hanging agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
+    (smk,) = f.schedulers(tree)
+    os.kill(smk, signal.SIGKILL)
+    bg.wait(timeout=30)
+    repair = f.ok(f.scylla(tree, "repair", "results/mini", "--kill-orphans"))
+    assert "ended" in repair.stderr and "orphaned attempt(s)" in repair.stderr, repair.stderr
+    assert not f.leftovers(tree)
+    run = f.rp(tree, SLOW)
+    assert attempts.read(run.attempts / "2").state == "interrupted"
+    f.ok(f.scylla(tree, "run", f.CONFIG))
+    assert json.loads(run.agent_timing.read_text())["attempt"] == 3
+    case.close("orphans ended on request; re-run completes")
