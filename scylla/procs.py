@@ -150,30 +150,8 @@ def become_subreaper() -> bool:
         return False
 
 
-def snakemake_schedulers(workdir: Path) -> list[int]:
-    """Live snakemake processes working in `workdir` (plain or started by scylla)."""
-    target = os.path.realpath(workdir)
-    found = []
-    for pid in _pids():
-        if pid == os.getpid():
-            continue
-        try:
-            cmd = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
-            cwd = os.readlink(PROC / str(pid) / "cwd")
-        except OSError:
-            continue
-        words = [c.decode(errors="replace") for c in cmd if c]
-        if not any(Path(w).name == "snakemake" or w == "snakemake" for w in words[:3]):
-            continue
-        if "scylla.step" in words:
-            continue
-        if os.path.realpath(cwd) == target and start_ticks(pid) is not None:
-            found.append(pid)
-    return found
-
-
-def commands_in(workdir: Path, needle: str) -> dict[int, list[str]]:
-    """{pid: argv} of live processes working in `workdir` whose command line has `needle`."""
+def _working_in(workdir: Path) -> dict[int, list[str]]:
+    """{pid: argv} of live processes (not us) whose working directory is `workdir`."""
     target = os.path.realpath(workdir)
     found = {}
     for pid in _pids():
@@ -184,7 +162,20 @@ def commands_in(workdir: Path, needle: str) -> dict[int, list[str]]:
             cwd = os.readlink(PROC / str(pid) / "cwd")
         except OSError:
             continue
-        words = [c.decode(errors="replace") for c in cmd if c]
-        if needle in words and os.path.realpath(cwd) == target and start_ticks(pid) is not None:
-            found[pid] = words
+        if os.path.realpath(cwd) == target and start_ticks(pid) is not None:
+            found[pid] = [c.decode(errors="replace") for c in cmd if c]
     return found
+
+
+def snakemake_schedulers(workdir: Path) -> list[int]:
+    """Live snakemake processes working in `workdir` (plain or started by scylla)."""
+    return [
+        pid
+        for pid, words in _working_in(workdir).items()
+        if any(Path(w).name == "snakemake" for w in words[:3]) and "scylla.step" not in words
+    ]
+
+
+def commands_in(workdir: Path, needle: str) -> dict[int, list[str]]:
+    """{pid: argv} of live processes working in `workdir` whose command line has `needle`."""
+    return {pid: words for pid, words in _working_in(workdir).items() if needle in words}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from scylla import process
 from scylla.process import ProcessResult, base_env
 from scylla.secrets import REDACTED
 
@@ -117,6 +118,21 @@ class Adapter(Protocol):
     def run(self, ctx: AgentContext) -> ProcessResult: ...
 
     def parse(self, stdout: str, stderr: str, exit_code: int) -> Usage: ...
+
+
+def run_cli(ctx: AgentContext, argv: list[str], env: dict[str, str]) -> ProcessResult:
+    """Run an agent CLI in the workspace under its timeout, stdout/stderr into the attempt."""
+    try:
+        return process.run(
+            argv,
+            cwd=ctx.workspace,
+            env=env,
+            timeout=ctx.timeout,
+            stdout_path=ctx.stdout_path,
+            stderr_path=ctx.stderr_path,
+        )
+    except OSError as exc:
+        raise InfraError("cli_missing", f"cannot start {argv[0]}: {exc}") from exc
 
 
 def which(cli: str, env: dict[str, str]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from scylla import process
 from scylla.adapters.base import (
     AUTH_SIGNS,
     RATE_LIMIT_SIGNS,
@@ -10,6 +9,7 @@ from scylla.adapters.base import (
     InfraError,
     Usage,
     has_sign,
+    run_cli,
     which,
 )
 from scylla.adapters.claude_json import parse_usage
@@ -58,18 +58,7 @@ class ClaudeCodeAdapter:
     def run(self, ctx: AgentContext) -> ProcessResult:
         env = ctx.env()
         cli = which(str(ctx.agent.get("cli", "claude")), env)
-        argv = build_argv(ctx, cli)
-        try:
-            result = process.run(
-                argv,
-                cwd=ctx.workspace,
-                env=env,
-                timeout=ctx.timeout,
-                stdout_path=ctx.stdout_path,
-                stderr_path=ctx.stderr_path,
-            )
-        except OSError as exc:
-            raise InfraError("cli_missing", f"cannot start {cli}: {exc}") from exc
+        result = run_cli(ctx, build_argv(ctx, cli), env)
         classify_failure(result, self.parse(result.stdout, result.stderr, result.exit_code))
         return result
 

@@ -12,8 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from scylla import process
-from scylla.adapters.base import AgentContext, InfraError, Usage, which
+from scylla.adapters.base import AgentContext, InfraError, Usage, run_cli, which
 from scylla.adapters.claude_json import parse_usage
 from scylla.process import ProcessResult
 
@@ -53,17 +52,7 @@ class CommandAdapter:
         argv = [fill(part, fields) for part in template]
         env = ctx.env()
         argv[0] = which(argv[0], env)
-        try:
-            return process.run(
-                argv,
-                cwd=ctx.workspace,
-                env=env,
-                timeout=ctx.timeout,
-                stdout_path=ctx.stdout_path,
-                stderr_path=ctx.stderr_path,
-            )
-        except OSError as exc:
-            raise InfraError("cli_missing", f"cannot start {argv[0]}: {exc}") from exc
+        return run_cli(ctx, argv, env)
 
     def parse(self, stdout: str, stderr: str, exit_code: int) -> Usage:
         hook = load_parser(self.agent.get("parser"))

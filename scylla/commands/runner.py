@@ -235,15 +235,15 @@ def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> l
         return found
     reports_ = [ep.report(), *(ep.tier_report(t) for t in exp.tiers)]
     reports_ += [ep.subtest_report(t, s) for t, s in exp.subtests()]
-    bad_config = [
+    bad_files = [
         f
         for f in (ep.resolved_config, ep.experiment_json, *reports_)
         if f.exists() and jsonio.read_json_object(f) is None
     ]
-    if bad_config and move:
-        archive.quarantine(ep.dir, bad_config, "corrupt")
-        print(f"scylla: set aside corrupt {', '.join(map(str, bad_config))}", file=sys.stderr)
-    found += bad_config
+    if bad_files and move:
+        archive.quarantine(ep.dir, bad_files, "corrupt")
+        print(f"scylla: set aside corrupt {', '.join(map(str, bad_files))}", file=sys.stderr)
+    found += bad_files
     for key in exp.run_keys():
         rp = ep.run(key.tier, key.subtest, key.run)
         if not rp.dir.is_dir():
