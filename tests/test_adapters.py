@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import (
+from pipeline_helpers import (
     EXP,
     ep,
     load,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import CONFIG_NAME, VENV_BIN, parse_job_stats, rp, smk_env
+from pipeline_helpers import CONFIG_NAME, VENV_BIN, parse_job_stats, rp, smk_env
 
 
 def scylla(workdir, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import experiment_cfg, output_of, smk, write_config
+from pipeline_helpers import experiment_cfg, output_of, smk, write_config
 
 
 def _bad_unknown_agent_key():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import (
+from pipeline_helpers import (
     EXP,
     check,
     copy_workdir,

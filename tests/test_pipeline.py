@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import (
+from pipeline_helpers import (
     EXP,
     JUDGE_MODELS,
     MINI_TIERS,

@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import (
+from pipeline_helpers import (
     EXP,
     REPO,
     RUN_KEYS,
