@@ -7,9 +7,6 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: f"{workflow.basedir}/config/config.yaml"
-
-
 include: "rules/common.smk"
 
 
@@ -19,6 +16,10 @@ wildcard_constraints:
 
 localrules:
     all,
+
+
+onstart:
+    preflight()
 
 
 rule all:

@@ -4,21 +4,32 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from scylla import hashing, jsonio, meaning, paths, reports, steps  # noqa: E402
-from scylla.config import ConfigError, load_config  # noqa: E402
-
-validate(config, schema="../config/schemas/config.schema.yaml")
+from scylla import (
+    hashing,
+    jsonio,
+    meaning,
+    paths,
+    secrets,
+    steps,
+    targets,
+)  # noqa: E402
+from scylla.commands.preflight import check_clis  # noqa: E402
+from scylla.config import ConfigError, load_config, load_file  # noqa: E402
 
 try:
+    if not workflow.overwrite_configfiles and "experiments" not in config:
+        # No config file given: the shipped demo. A user's --configfile replaces it.
+        config.update({**load_file(f"{workflow.basedir}/config/config.yaml"), **config})
+    # Validated against config/schemas/config.schema.yaml, then resolved (one-line errors).
     RESULTS, _experiments = load_config(config, Path.cwd(), workflow.basedir)
 except ConfigError as exc:
     raise WorkflowError(f"scylla config: {exc}")
 
-EXPS = {e.name: e for e in _experiments}
+# env values: kept owner-only for runs from a saved (redacted) config; scrubbed from outputs
+EXPS = {e.name: secrets.complete_env(e, Path.cwd()) for e in _experiments}
 
 # Out-of-process steps (agent, judge_prompt, judge) run `python -m scylla.step` and read the
 # resolved experiment from a file named by its digest (never rewritten: see paths.spec_file).
@@ -29,44 +40,35 @@ for _exp in EXPS.values():
     SPECS[_exp.name] = str(paths.spec_file(".", _exp.name, hashing.digest(_text)))
     if not Path(SPECS[_exp.name]).exists():
         jsonio.write_text(
-            SPECS[_exp.name], _text, mode=0o600
+            SPECS[_exp.name], _text, secret=True
         )  # env secrets: owner only
 T = paths.Templates(RESULTS)
 WILDCARDS = dict(paths.WILDCARD_CONSTRAINTS)
 WILDCARDS["experiment"] = "|".join(re.escape(n) for n in EXPS)
 
 
+def preflight():
+    """Before the first job (not at parse time: a dry-run on a submit host may lack the
+    CLI): every agent and judge CLI on PATH when jobs run here. One line, not N failed jobs.
+    """
+    if workflow.local_exec:
+        try:
+            check_clis(list(EXPS.values()))
+        except ConfigError as exc:
+            raise WorkflowError(f"scylla config: {exc}")
+
+
 def exp_of(wildcards):
     return EXPS[wildcards.experiment]
 
 
-def run_targets(rp, exp):
-    """Every artifact one run must have (agent/result.json included)."""
-    files = [*rp.agent_outputs.values(), rp.agent_result, rp.judge_prompt]
-    for slot in exp.slots:
-        files += rp.judge_slot(slot).outputs.values()
-    files += [rp.consensus, rp.run_result]
-    return [str(f) for f in files]
-
-
-def experiment_targets(exp):
-    ep = paths.experiment(RESULTS, exp.name)
-    files = [ep.resolved_config, ep.experiment_json]
-    for key in exp.run_keys():
-        files += run_targets(ep.run(key.tier, key.subtest, key.run), exp)
-    for tier, subtest in exp.subtests():
-        files += [
-            ep.subtest_report(tier, subtest),
-            ep.subtest_report(tier, subtest, "md"),
-        ]
-    for tier in exp.tiers:
-        files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
-    files += [str(p) for p in reports.report_paths(ep)]
-    return [str(f) for f in files]
-
-
 def all_targets():
-    return [f for exp in EXPS.values() for f in experiment_targets(exp)]
+    """Every artifact of every experiment (scylla.targets, shared with the scylla commands)."""
+    return [
+        str(f)
+        for exp in EXPS.values()
+        for f in targets.experiment_files(paths.experiment(RESULTS, exp.name), exp)
+    ]
 
 
 def slot_judgments(wildcards):

@@ -21,7 +21,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scylla import archive, attempts, joblog, jsonio, meaning, paths, procs, records, workspace
+from scylla import (
+    archive,
+    attempts,
+    joblog,
+    jsonio,
+    meaning,
+    paths,
+    procs,
+    records,
+    secrets,
+    workspace,
+)
 from scylla.adapters import AgentContext, InfraError, get_adapter
 from scylla.adapters.base import backoff_seconds
 from scylla.adapters.claude_json import find_result_object, parse_usage
@@ -185,8 +196,12 @@ def _call(
         stderr_path=att.path(rel["stderr"]),
         marker_env={procs.ATTEMPT_VAR: att.marker},
     )
+    secrets.register(ctx.configured_env().values())  # placeholders expanded
     start = time.monotonic()
     result = get_adapter(ctx.agent).run(ctx)
+    for out in (ctx.stdout_path, ctx.stderr_path):  # an agent may print its environment
+        if out is not None:
+            secrets.scrub_file(out)
     if result.exit_code < 0 and not result.timed_out:
         # killed by a signal nobody here sent (the OOM killer, a kill -9): not the agent's doing
         raise InfraError("killed", f"the agent was killed by signal {-result.exit_code}", result)
@@ -198,7 +213,7 @@ def run_agent(
 ) -> None:
     ep = paths.experiment(root, exp.name)
     rp = ep.run(tier, subtest, run)
-    _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} job attempt {attempt}")
+    _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} (snakemake try {attempt})")
     wanted = meaning.agent(exp, tier, subtest)
     current(rp)
     budget = float(exp.agent_for(tier, subtest)["timeout"]) + KILL_GRACE_SECONDS + SETUP_SECONDS
@@ -212,6 +227,7 @@ def run_agent(
         _complete_enough,
         before_begin=lambda: archive.archive_judging(rp),
         salvage=_salvage,
+        before_adopt=lambda earlier: archive.swap_judging(rp, earlier),
     )
     att = got.attempt
     if got.adopted:
@@ -235,7 +251,11 @@ def run_agent(
             raise
         except BaseException as exc:
             with contextlib.suppress(Exception):
-                att.update(state=attempts.INTERRUPTED, ended_at=attempts.now(), error=repr(exc))
+                att.update(
+                    state=attempts.INTERRUPTED,
+                    ended_at=attempts.now(),
+                    error=attempts.stop_reason(exc),
+                )
             raise
         _log(
             log,
@@ -340,7 +360,7 @@ def rebuild_record(rp: paths.RunPaths, att: attempts.Attempt) -> bool:
 
 def current(rp: paths.RunPaths) -> attempts.Attempt | None:
     """The run's newest agent attempt; a damaged record is rebuilt from its files first."""
-    att = attempts.newest(rp.attempts)
+    att = attempts.current(rp.attempts)
     if att is not None and att.corrupt:
         with attempts.locked(rp.attempts):
             rebuild_record(rp, att)

@@ -13,7 +13,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scylla import attempts, jsonio, records
+from scylla import attempts, jsonio, paths, records
 from scylla.gitutil import git
 from scylla.paths import QUARANTINE, JudgePaths, RunPaths
 
@@ -103,10 +103,12 @@ def archive_judging(rp: RunPaths) -> Path | None:
     if not items and not legacy_ws:
         return None
     end_live_judges(rp)
-    owner = next(
-        (a for a in reversed(attempts.listing(rp.attempts)) if a.record.get("promoted_at")),
-        None,
-    )
+    owner = attempts.current(rp.attempts)
+    if owner is not None and not owner.record.get("promoted_at"):
+        owner = next(
+            (a for a in reversed(attempts.listing(rp.attempts)) if a.record.get("promoted_at")),
+            None,
+        )
     if owner is not None:
         _move(items, rp.dir, owner.dir)
         return owner.dir
@@ -117,6 +119,18 @@ def archive_judging(rp: RunPaths) -> Path | None:
         moved.append(rp.workspace.name)
     _note(target, "agent re-run (first-release run)", moved)
     return target
+
+
+def swap_judging(rp: RunPaths, adopted: attempts.Attempt) -> None:
+    """Before an earlier agent attempt becomes current again (its meaning came back): the
+    current judging goes to its attempt, and the adopted attempt's judge attempts come back,
+    so its judges are adopted too instead of being paid for again."""
+    archive_judging(rp)
+    for src in sorted(adopted.dir.glob(f"{paths.JUDGE_DIR}/judge_*/{paths.ATTEMPTS_DIR}")):
+        dest = rp.dir / src.relative_to(adopted.dir)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(src), str(dest))
 
 
 def _move_worktree(src: Path, dest: Path) -> None:
@@ -168,7 +182,7 @@ def archive_judge_slot(rp: RunPaths, slot: str, reason: str) -> Path | None:
     jp = rp.judge_slot(slot)
     if not jp.dir.exists():
         return None
-    current = attempts.newest(jp.attempts)
+    current = attempts.current(jp.attempts)
     if current is not None and current.record.get("promoted_at"):
         attempts.retire(jp.attempts, current, reason)
         attempts.unpromote(current, judge_slot.slot_files(jp))

@@ -39,6 +39,7 @@ from scylla import jsonio, procs
 from scylla.meaning import Meaning
 
 RECORD = "attempt.json"
+CURRENT = "current"  # the number of the attempt that may promote its files now
 HEARTBEAT = "heartbeat"
 LOCK = ".lock"
 HEARTBEAT_SECONDS = 10.0
@@ -70,6 +71,12 @@ class Attempt:
     @property
     def retired(self) -> bool:
         return bool(self.record.get("retired"))
+
+    @property
+    def superseded_only(self) -> bool:
+        """Retired because another attempt began (a change of meaning), not on purpose (a
+        `scylla rerun`): it may be adopted again when its meaning comes back."""
+        return bool((self.record.get("retired") or {}).get("auto"))
 
     @property
     def meaning(self) -> Meaning | None:
@@ -161,9 +168,29 @@ def listing(root: Path) -> list[Attempt]:
     return out
 
 
+def current_number(root: Path) -> int | None:
+    """The attempt that may promote now: the `current` pointer (written under the lock when
+    an attempt begins or is adopted), else the newest attempt with a record."""
+    try:
+        return int((root / CURRENT).read_text().strip())
+    except (OSError, ValueError):
+        return max(recorded_numbers(root), default=None)
+
+
+def _set_current(root: Path, number: int) -> None:
+    jsonio.write_text(root / CURRENT, f"{number}\n")
+
+
 def newest(root: Path) -> Attempt | None:
+    """The attempt with the highest number (the last one begun)."""
     atts = listing(root)
     return atts[-1] if atts else None
+
+
+def current(root: Path) -> Attempt | None:
+    """The attempt whose files are (or may be) promoted now: see current_number."""
+    number = current_number(root)
+    return read(root / str(number)) if number is not None else None
 
 
 @contextlib.contextmanager
@@ -239,6 +266,25 @@ def _begin(root: Path, kind: str, meaning: Meaning, key: str, budget: float) -> 
     return att
 
 
+def stop_reason(exc: BaseException) -> str:
+    """How a job was stopped, in words (an attempt's `error`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C / SIGINT)"
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int) and exc.code > 128:
+        import signal
+
+        sig = exc.code - 128
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
+        return f"stopped by {name} (a graceful stop, --kill-orphans, scancel, ...)"
+    return str(exc) or repr(exc)
+
+
+def _supersede(atts: list[Attempt], by: int) -> None:
+    for a in atts:
+        if a.number != by and not a.retired:
+            a.update(retired={"at": now(), "reason": f"superseded by {by}", "auto": True})
+
+
 def end_orphans(att: Attempt) -> int:
     """End the processes of an attempt whose job is gone (the caller decides its state)."""
     pids = att.processes()
@@ -257,6 +303,7 @@ def claim(
     adoptable: Callable[[Attempt], bool] = lambda a: True,
     before_begin: Callable[[], Any] = lambda: None,
     salvage: Callable[[Attempt], bool] = lambda a: False,
+    before_adopt: Callable[[Attempt], Any] = lambda a: None,
 ) -> Claim:
     """Adopt a finished earlier attempt of the same meaning and key, or begin a new one.
 
@@ -265,7 +312,10 @@ def claim(
     (its deadline for anyone waiting on it). `before_begin` runs under the lock just before a
     new attempt takes its number (to archive what belongs to the previous one). `salvage` may
     turn an attempt whose job died into a finished one from the evidence it left (the CLI's
-    final answer on disk), so that it is adopted rather than paid for again.
+    final answer on disk), so that it is adopted rather than paid for again. An attempt only
+    superseded by a change of meaning is adopted again when the meaning comes back (a config
+    switched back costs nothing); `before_adopt` runs first when that attempt is not the
+    current one (to bring its judging back).
     """
     announced = False
     while True:
@@ -281,22 +331,27 @@ def claim(
                         elif a.state == RUNNING:
                             a.update(state=INTERRUPTED, ended_at=now(), error="its job died")
                         log(f"attempt {a.number}: its job is gone; ended {n} leftover process(es)")
+                current = current_number(root)
                 for a in reversed(atts):
                     if (
                         a.state == FINISHED
-                        and not a.retired
+                        and (not a.retired or a.superseded_only)
                         and a.meaning is not None
                         and a.meaning.digest == meaning.digest
                         and a.record.get("key", "") == key
                         and adoptable(a)
                     ):
+                        if a.number != current:
+                            before_adopt(a)
+                            _supersede(atts, a.number)
+                        a.record.pop("retired", None)
                         a.update(adopted_at=now())
+                        _set_current(root, a.number)
                         return Claim(a, adopted=True)
                 before_begin()
                 att = _begin(root, kind, meaning, key, budget)
-                for a in atts:
-                    if not a.retired:
-                        a.update(retired={"at": now(), "reason": f"superseded by {att.number}"})
+                _supersede(atts, att.number)
+                _set_current(root, att.number)
                 return Claim(att, adopted=False)
             holder = live[-1]
             overdue = time.time() > holder.deadline() > 0
@@ -354,7 +409,7 @@ def promote(root: Path, att: Attempt, files: dict[str, Path]) -> None:
     if it is still the newest attempt under `root` and nobody retired it."""
     with locked(root):
         fresh = read(att.dir)
-        if fresh is None or max(recorded_numbers(root), default=0) != att.number or fresh.retired:
+        if fresh is None or current_number(root) != att.number or fresh.retired:
             raise Superseded(f"attempt {att.number} was superseded; its files stay in {att.dir}")
         att.record = fresh.record
         facts = {}
@@ -400,6 +455,11 @@ def restore(att: Attempt, rels: list[str], files: dict[str, Path], keep: Path) -
             shutil.move(str(dest), str(stash))
         copy_atomic(src, dest)
         done.append(rel)
+    if done and keep.is_dir():
+        jsonio.write_json(
+            keep / "archived.json",
+            {"archived_at": now(), "reason": f"damaged: restored from {att.dir}", "moved": done},
+        )
     return done
 
 

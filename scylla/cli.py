@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,15 +22,38 @@ EPILOG_STATUS = """examples:
 
 
 def parse_runs(text: str) -> list[int]:
+    """`1,3,5` or `2-4` (or both): run numbers. Empty, reversed or non-numeric is an error."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip()
-        if "-" in part:
-            lo, hi = part.split("-", 1)
-            out += list(range(int(lo), int(hi) + 1))
-        elif part:
-            out.append(int(part))
+        lo, dash, hi = part.partition("-")
+        if not (lo.isdigit() and (hi.isdigit() if dash else True)):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a list of run numbers (e.g. 1,3,5 or 2-4)"
+            )
+        if dash and int(lo) > int(hi):
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is a reversed range (did you mean {hi}-{lo}?)"
+            )
+        out += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
     return out
+
+
+def check_filters(args: argparse.Namespace, exp: config.Experiment) -> None:
+    """A filter that names nothing the experiment has is an error naming what it has."""
+    subtests = sorted({s for _t, s in exp.subtests()})
+    for flag, given, valid in (
+        ("--tier", getattr(args, "tier", None), list(exp.tiers)),
+        ("--subtest", getattr(args, "subtest", None), subtests),
+        ("--runs", getattr(args, "runs", None), list(range(1, exp.runs + 1))),
+    ):
+        unknown = [g for g in given or [] if g not in valid]
+        if unknown:
+            shown = ", ".join(map(str, valid)) if flag != "--runs" else f"1-{exp.runs}"
+            raise SystemExit(
+                f"scylla: {flag} {', '.join(map(str, unknown))}: experiment {exp.name} has "
+                f"no such {flag.lstrip('-').rstrip('s')} (it has {shown})"
+            )
 
 
 def add_filters(p: argparse.ArgumentParser, statuses: tuple[str, ...]) -> None:
@@ -57,6 +81,7 @@ def load_experiment(results_dir: Path) -> tuple[paths.ExperimentPaths, config.Ex
 
 def selected_runs(args: argparse.Namespace, default_statuses=None) -> tuple:
     ep, exp = load_experiment(args.results_dir)
+    check_filters(args, exp)
     expected = None
     if getattr(args, "config", None):
         expected = status.Expected.of(against_config(args.config, exp))
@@ -92,10 +117,10 @@ def render_table(exp: config.Experiment, runs: list[status.RunStatus]) -> str:
     lines.append("judges: " + "  ".join(f"{k} {v}" for k, v in c["judge"].items()))
     now = sum(r.cost_usd for r in runs)
     earlier = sum(r.earlier_cost_usd for r in runs)
-    made = sum(r.attempts for r in runs)
+    extra = sum(max(r.attempts - 1, 0) for r in runs)
     lines.append(
         f"spend:  ${now + earlier:.4f} (${now:.4f} in the current results, ${earlier:.4f} on "
-        f"{max(made - sum(1 for r in runs if r.attempts), 0)} replaced attempt(s))"
+        f"other attempts: replaced, failed or not adopted yet; agent re-runs: {extra})"
     )
     by_sub: dict[tuple[str, str], dict[str, int]] = {}
     for r in runs:
@@ -197,6 +222,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _QuietPipe:
+    """stdout that stops writing, silently, once its reader is gone (`scylla ... | head`):
+    the command still does all its work (a `repair` piped into `head` still repairs)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._gone = False
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone = True
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone = True
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough: list[str] = []
@@ -208,7 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown and not getattr(args, "passthrough_ok", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.snakemake_args = [*unknown, *passthrough]
-    return int(args.func(args) or 0)
+    if not isinstance(sys.stdout, _QuietPipe):
+        sys.stdout = _QuietPipe(sys.stdout)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("scylla: interrupted (`scylla status` shows where every run stands)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # a pipe other than stdout: the reader is gone, that is all
+        return 0
 
 
 if __name__ == "__main__":

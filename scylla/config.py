@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from scylla import hashing
+from scylla import hashing, yamlio
 from scylla.meaning import CURRENT_VERSION, LEGACY_VERSION
 from scylla.secrets import redact_env
 
@@ -68,28 +69,76 @@ def load_schema() -> dict[str, Any]:
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
-def validate(cfg: Mapping[str, Any]) -> None:
+# Names that become directory names or paths: matched whole (a trailing newline is not part
+# of a name, which JSON Schema's `$` would let through).
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+TIER = re.compile(r"T[0-6]")
+SUBTEST = re.compile(r"[0-9]{2}")
+
+
+def validate(cfg: Any) -> None:
     """Validate against the JSON schema; raise ConfigError naming the offending key."""
     import jsonschema
 
+    if not isinstance(cfg, Mapping):
+        raise ConfigError("the config is not a mapping of keys (results_dir, experiments, ...)")
     validator = jsonschema.Draft202012Validator(load_schema())
     errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "<top level>"
-        raise ConfigError(f"invalid config at '{where}': {err.message}")
+        raise ConfigError(f"invalid config at '{where}': {_message(err)}")
+    for i, exp in enumerate(cfg["experiments"]):
+        _exact(NAME, exp["name"], f"experiments/{i}/name")
+        tiers = exp.get("tiers", cfg.get("tiers"))
+        for tier in tiers if isinstance(tiers, list) else (tiers or {}):
+            _exact(TIER, tier, f"experiments/{i}/tiers")
+            for sid in tiers[tier]["subtests"] if isinstance(tiers, dict) else {}:
+                _exact(SUBTEST, sid, f"experiments/{i}/tiers/{tier}/subtests")
+
+
+def _message(err: Any) -> str:
+    """jsonschema's message, made readable for the cases users hit most."""
+    if err.validator == "oneOf" and err.context:
+        best = min(err.context, key=lambda e: len(list(e.absolute_path)))
+        return best.message
+    if err.validator == "minItems" and err.validator_value == 1:
+        return f"{err.instance!r} is empty: give at least one"
+    if err.validator == "minLength":
+        return f"{err.instance!r} is empty"
+    return str(err.message)
+
+
+def _exact(pattern: re.Pattern[str], value: Any, where: str) -> None:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ConfigError(f"invalid config at '{where}': {value!r} is not a valid name")
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
+    """A config file (YAML or JSON) as a mapping; one-line errors naming file and line."""
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read config {p}: {exc}") from exc
-    data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text) if p.suffix == ".json" else yamlio.loads(text, str(p))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    except yamlio.YamlError as exc:
+        raise ConfigError(str(exc)) from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"config {p} is not a mapping")
+        raise ConfigError(f"config {p} is not a mapping of keys (results_dir, experiments, ...)")
     return data
+
+
+def _yaml_file(path: Path, what: str) -> Any:
+    try:
+        return yamlio.load(path)
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror or exc}") from exc
+    except yamlio.YamlError as exc:
+        raise ConfigError(f"{what}: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------- resolution
@@ -100,29 +149,75 @@ def _read(base: Locator | Path, rel: str, what: str) -> str:
     try:
         return path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from exc
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _inside(root: Path, rel: str, what: str) -> Path:
+    """`root`/`rel`, refused when `rel` is absolute or climbs out of `root`."""
+    if not rel or Path(rel).is_absolute():
+        raise ConfigError(f"{what}: {rel!r} must be a relative path inside {root}")
+    target = (root / rel).resolve()
+    if target != root.resolve() and root.resolve() not in target.parents:
+        raise ConfigError(f"{what}: {rel!r} points outside {root}")
+    return target
+
+
+def _check_rubric(text: str, where: str, source: str) -> None:
+    try:
+        data = yamlio.loads(text, source)
+    except yamlio.YamlError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    cats = data.get("categories") if isinstance(data, dict) else None
+    items = [
+        it
+        for spec in (cats.values() if isinstance(cats, dict) else [])
+        for it in ((spec or {}).get("items") or [] if isinstance(spec, dict) else [])
+    ]
+    if not items:
+        raise ConfigError(f"{where}: the rubric ({source}) has no categories with items")
+    for it in items:
+        if not isinstance(it, dict) or "id" not in it:
+            raise ConfigError(f"{where}: every rubric item needs an id ({source}: {it!r})")
+
+
+def _check_commit(repo: Path, commit: str, where: str) -> None:
+    """A commit of a local git repository must exist (found now, not when a job runs)."""
+    from scylla.gitutil import git
+
+    if not (repo / ".git").exists():
+        if commit not in ("HEAD", ""):
+            raise ConfigError(
+                f"{where}.commit: {repo} is a plain directory (not a git repository): "
+                f"it has no commit {commit!r}"
+            )
+        return
+    out = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=repo, check=False)
+    if not out.strip():
+        raise ConfigError(f"{where}.commit: {commit!r} is not a commit of {repo}")
 
 
 def _resolve_task(task: Any, base: Locator, name: str) -> dict[str, Any]:
     if isinstance(task, dict) and task.get("resolved"):
         return task
+    where = f"experiments[{name}].task"
     if isinstance(task, str):
         tdir = (base / task).resolve()
         if not tdir.is_dir():
-            raise ConfigError(f"experiments[{name}].task: {tdir} is not a task directory")
+            raise ConfigError(f"{where}: {tdir} is not a task directory")
         spec_file = tdir / "task.yaml"
-        spec = yaml.safe_load(spec_file.read_text()) if spec_file.exists() else {}
-        repo_spec = spec.get("repo", "repo")
+        spec = _yaml_file(spec_file, where) if spec_file.exists() else {}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: {spec_file} is not a mapping (repo, commit, ...)")
+        repo_spec = str(spec.get("repo", "repo"))
         is_remote = "://" in repo_spec or repo_spec.startswith("git@")
         task = {
             "repo": repo_spec if is_remote else str(tdir / repo_spec),
-            "commit": spec.get("commit", "HEAD"),
+            "commit": str(spec.get("commit", "HEAD")),
             "prompt": str(tdir / spec.get("prompt", "prompt.md")),
             "rubric": str(tdir / spec.get("rubric", "rubric.yaml")),
         }
         if (tdir / "solution.patch").exists():
             task["solution"] = str(tdir / "solution.patch")
-    where = f"experiments[{name}].task"
     repo = task["repo"]
     local = base / repo
     is_url = "://" in repo or repo.startswith("git@")
@@ -133,26 +228,32 @@ def _resolve_task(task: Any, base: Locator, name: str) -> dict[str, Any]:
         "rubric": _read(base, task["rubric"], f"{where}.rubric"),
         "resolved": True,
     }
+    if not resolved["prompt"].strip():
+        raise ConfigError(f"{where}.prompt: {base / task['prompt']} is empty")
     if not is_url:
         if not local.is_dir():
             raise ConfigError(f"{where}.repo: {local} is not a directory")
+        _check_commit(local, resolved["commit"], where)
         if not (local / ".git").exists():
             resolved["source_digest"] = hashing.tree_digest(local)
     if task.get("solution"):
         resolved["solution"] = _read(base, task["solution"], f"{where}.solution")
-    try:
-        yaml.safe_load(resolved["rubric"])
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}.rubric: not valid YAML: {exc}") from exc
+    _check_rubric(resolved["rubric"], f"{where}.rubric", str(base / task["rubric"]))
     return resolved
 
 
 def _named_files(value: Any, folder: Path, what: str) -> dict[str, str]:
     if isinstance(value, dict):
+        for name in value:
+            _exact(NAME, name, what)
         return dict(value)
     out = {}
     for name in value or []:
-        candidates = [folder / f"{name}.md", folder / name / "SKILL.md"]
+        _exact(NAME, name, what)
+        candidates = [
+            _inside(folder, f"{name}.md", what),
+            _inside(folder, f"{name}/SKILL.md", what),
+        ]
         found = next((c for c in candidates if c.exists()), None)
         if found is None:
             raise ConfigError(f"{what}: no definition for '{name}' in {folder}")
@@ -162,10 +263,15 @@ def _named_files(value: Any, folder: Path, what: str) -> dict[str, str]:
 
 def _resolve_subtest(sub: dict[str, Any], blocks: Path, where: str) -> dict[str, Any]:
     if "files" in sub:
+        for rel in sub["files"]:
+            _inside(Path("/workspace"), rel, f"{where}.files")
         return sub
     claude_md = sub.get("claude_md", [])
     if isinstance(claude_md, list):
-        parts = [_read(blocks, f"{b}.md", f"{where}.claude_md").strip() for b in claude_md]
+        what = f"{where}.claude_md"
+        parts = [
+            _read(blocks, str(_inside(blocks, f"{b}.md", what)), what).strip() for b in claude_md
+        ]
         claude_md = "\n\n".join(parts) + ("\n" if parts else "")
     skills = _named_files(sub.get("skills"), blocks.parent / "skills", f"{where}.skills")
     agents = _named_files(sub.get("agents"), blocks.parent / "agents", f"{where}.agents")
@@ -197,7 +303,11 @@ def _resolve_tiers(
             path = tiers_dir / f"{tier}.yaml"
             if not path.exists():
                 raise ConfigError(f"tiers: no definition for {tier} ({path} missing)")
-            loaded[tier] = yaml.safe_load(path.read_text())
+            spec = _yaml_file(path, f"tiers.{tier}")
+            if not isinstance(spec, dict) or not isinstance(spec.get("subtests"), dict):
+                raise ConfigError(f"tiers.{tier}: {path} has no subtests mapping")
+            validate_tier(spec, f"tiers.{tier} ({path})")
+            loaded[tier] = spec
         tiers = loaded
     out = {}
     for tier, spec in sorted(tiers.items()):
@@ -214,6 +324,36 @@ def _resolve_tiers(
     return out
 
 
+def validate_tier(spec: Any, where: str) -> None:
+    """A tier file against the schema's tier definition."""
+    import jsonschema
+
+    schema = load_schema()
+    tier_schema = {"$defs": schema["$defs"], **schema["$defs"]["tier"]}
+    errors = list(jsonschema.Draft202012Validator(tier_schema).iter_errors(spec))
+    if errors:
+        err = errors[0]
+        path = "/".join(str(p) for p in err.absolute_path) or "<top level>"
+        raise ConfigError(f"invalid tier {where} at '{path}': {_message(err)}")
+    for sid in spec["subtests"]:
+        _exact(SUBTEST, sid, f"{where}/subtests")
+
+
+def _check_agent(agent: dict[str, Any], where: str, workdir: Path) -> None:
+    adapter = agent["adapter"]
+    if adapter == "command" and not agent.get("command"):
+        raise ConfigError(f"{where}.command: required by the command adapter (an argv list)")
+    if adapter == "replay" and not agent.get("replay_from"):
+        raise ConfigError(f"{where}.replay_from: required by the replay adapter")
+    if agent.get("parser"):
+        from scylla.adapters.command import ParserError, load_parser
+
+        try:
+            load_parser(agent["parser"], workdir)
+        except ParserError as exc:
+            raise ConfigError(f"{where}.parser: {exc}") from exc
+
+
 def resolve_experiment(
     exp: Mapping[str, Any], defaults: Mapping[str, Any], base: Locator
 ) -> dict[str, Any]:
@@ -224,13 +364,16 @@ def resolve_experiment(
     tiers_dir = base / defaults.get("tiers_dir", "config/tiers")
     blocks = base / defaults.get("blocks_dir", "config/blocks")
     agent = {**AGENT_DEFAULTS, **merged.get("agent", {})}
+    _check_agent(agent, f"experiments[{name}].agent", base.roots[0])
     judges = []
     for i, j in enumerate(merged.get("judges", [])):
         judge = {**JUDGE_DEFAULTS, **j}
         judge.setdefault("slot", i + 1)
-        if judge["adapter"] == "claude-code" and "model" not in judge:
+        if judge["adapter"] == "claude-code" and not judge.get("model"):
             raise ConfigError(f"experiments[{name}].judges[{i}].model: required for claude-code")
         judges.append(judge)
+    if not judges:
+        raise ConfigError(f"experiments[{name}].judges: no judges given (at least one)")
     slots = [j["slot"] for j in judges]
     if len(set(slots)) != len(slots):
         raise ConfigError(f"experiments[{name}].judges: duplicate slot numbers {slots}")

@@ -48,7 +48,7 @@ def heal_slot_files(rp: RunPaths, slot: str) -> list[str]:
     from scylla.judges.slot import slot_files
 
     jp = rp.judge_slot(slot)
-    att = attempts.newest(jp.attempts)
+    att = attempts.current(jp.attempts)
     if att is None or not att.record.get("promoted_at") or att.retired:
         return []
     files = slot_files(jp)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scylla import secrets
 from scylla.paths import log_history
 
 
 def append(log: str | Path, message: str) -> None:
-    line = f"{datetime.now(UTC).isoformat()} {message}\n"
+    line = f"{datetime.now(UTC).isoformat()} {secrets.scrub(message)}\n"
     for path in (Path(log), log_history(log)):
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:

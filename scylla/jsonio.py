@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from scylla import secrets
+
 
 def _umask() -> int:
     current = os.umask(0)
@@ -18,11 +20,19 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> None:
+def write_text(
+    path: str | os.PathLike[str], text: str, mode: int | None = None, secret: bool = False
+) -> None:
     """Write `text` to `path` atomically (temp file in the same directory + rename).
 
-    The file gets the usual permissions (0666 less the umask) unless `mode` is given.
+    Secret values are scrubbed (scylla.secrets) unless `secret`: a file that must hold them
+    to run, which is then owner-only whatever `mode` says. Otherwise the file gets the usual
+    permissions (0666 less the umask) unless `mode` is given.
     """
+    if secret:
+        mode = 0o600
+    else:
+        text = secrets.scrub(text)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

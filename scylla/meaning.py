@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from scylla import hashing
-from scylla.secrets import redact_env
+from scylla.secrets import redact_secret_names
 
 if TYPE_CHECKING:
     from scylla.config import Experiment
@@ -90,13 +90,15 @@ def agent(exp: Experiment, tier: str, subtest: str) -> Meaning:
     settings = exp.agent_for(tier, subtest)
     if exp.meaning_version == LEGACY_VERSION:
         legacy = {k: v for k, v in settings.items() if k not in AGENT_LIMITS}
-        legacy["env"] = redact_env(legacy.get("env", {}))
+        legacy["env"] = redact_secret_names(legacy.get("env", {}))
         sub = {k: v for k, v in exp.subtest(tier, subtest).items() if k != "description"}
         whole = {"agent": legacy, "task": exp.task_meaning(), "subtest": sub}
         return Meaning(hashing.digest(whole), {}, LEGACY_VERSION)
     task = exp.task_meaning()
     rest = {k: v for k, v in settings.items() if k not in (*AGENT_LIMITS, "model")}
-    rest["env"] = redact_env(rest.get("env", {}))
+    # env: its names only. Every value may be a secret (scylla.secrets): no digest of one is
+    # recorded, and a saved (redacted) configuration means the same as the one that ran.
+    rest["env"] = sorted(rest.get("env") or {})
     return _of(
         {
             "model": settings.get("model"),
@@ -118,7 +120,8 @@ def judge(exp: Experiment, slot: str | int) -> Meaning:
         return Meaning(hashing.digest(whole), {}, LEGACY_VERSION)
     return _of(
         {
-            "judge": settings,
+            "model": settings.get("model"),
+            "judge": {k: v for k, v in settings.items() if k != "model"},
             "rubric": canonical_yaml(rubric),
             "system": normalize_text(system),
         },

@@ -27,10 +27,16 @@ LEFTOVER_GRACE_SECONDS = 2.0
 TIMEOUT_EXIT_CODE = 124
 
 
+def prepend_path(first: str, path: str) -> str:
+    """`first` at the front of a PATH string, and nowhere else in it."""
+    rest = [p for p in path.split(os.pathsep) if p and p != first]
+    return os.pathsep.join([first, *rest])
+
+
 def base_env(**extra: str) -> dict[str, str]:
     """Our environment with this interpreter's bin dir first on PATH (its python, its CLIs)."""
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = prepend_path(str(Path(sys.executable).parent), env.get("PATH", ""))
     env.update(extra)
     return env
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -256,7 +255,3 @@ def _judge_frame(ep: ExperimentPaths, exp: Experiment) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
-
-
-def report_paths(ep: ExperimentPaths) -> list[Path]:
-    return [ep.report(), ep.report("md"), *(ep.table(n) for n in TABLES)]

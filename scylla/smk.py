@@ -34,6 +34,12 @@ class Invocation:
     targets: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
 
+    supervisor: Supervisor | None = None  # of the last supervised run (was it stopped?)
+
+    @property
+    def stopped(self) -> bool:
+        return self.supervisor is not None and self.supervisor.count > 0
+
     def argv(self, *more: str) -> list[str]:
         # Targets come first: several snakemake options take a variable number of values.
         argv = [sys.executable, "-m", "snakemake", *self.targets]
@@ -66,7 +72,8 @@ class Invocation:
             process_group=0,  # a terminal's Ctrl-C reaches us only; we decide what it means
             preexec_fn=_stop_with_parent,
         )
-        with Supervisor(proc):
+        with Supervisor(proc) as sup:
+            self.supervisor = sup
             reader = None
             if on_line is not None:
                 reader = threading.Thread(target=_pump, args=(proc, on_line), daemon=True)
@@ -149,13 +156,15 @@ def _stop_with_parent() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    # A shell starts background jobs with SIGINT ignored, and children inherit that: the
+    # second stop (SIGINT to snakemake's group) must reach snakemake and its jobs.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}" + os.environ.get("PATH", ""),
-    }
+    from scylla.process import base_env
+
+    return base_env()
 
 
 class ProgressFilter:
@@ -170,11 +179,17 @@ class ProgressFilter:
         r"Nothing to be done)"
     )
     STEPS = re.compile(r"^(\d+) of (\d+) steps")
+    # said once per scheduling round while snakemake waits for its running jobs to end
+    ONCE = ("Will exit after finishing currently running jobs",)
+    # what snakemake says when it was stopped on purpose (scylla says it better)
+    STOPPED = re.compile(r"^(WorkflowError:|At least one job did not complete successfully)")
 
-    def __init__(self, echo) -> None:
+    def __init__(self, echo, stopping=lambda: False) -> None:
         self.echo = echo
+        self.stopping = stopping
         self.nothing_to_do = False
         self.steps_done = 0
+        self._said: set[str] = set()
 
     def __call__(self, line: str) -> None:
         if line.startswith("Nothing to be done"):
@@ -182,8 +197,17 @@ class ProgressFilter:
         m = self.STEPS.match(line)
         if m:
             self.steps_done = int(m.group(1))
-        if line.strip() and not self.CHATTER.match(line.strip()):
-            self.echo(line)
+        text = line.strip()
+        if not text or self.CHATTER.match(text):
+            return
+        once = next((o for o in self.ONCE if text.startswith(o)), None)
+        if once is not None:
+            if once in self._said:
+                return
+            self._said.add(once)
+        if self.stopping() and self.STOPPED.match(text):
+            return
+        self.echo(line)
 
 
 def for_results(ep: ExperimentPaths) -> Invocation:

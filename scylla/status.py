@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scylla import attempts, jsonio, meaning, paths, records, snakemeta
+from scylla import attempts, jsonio, meaning, paths, procs, records, snakemeta
 from scylla.config import Experiment
 from scylla.meaning import Meaning
 from scylla.paths import ExperimentPaths, JudgePaths
@@ -80,20 +80,27 @@ def _attempt_note(att: attempts.Attempt | None) -> str:
 
 
 def _agent_status(
-    run_dir: str, names: set[str], incomplete: set[str], wanted: Meaning | None
+    run_dir: str,
+    names: set[str],
+    incomplete: set[str],
+    wanted: Meaning | None,
+    live: bool = False,
 ) -> tuple[str, str, dict]:
-    """(status, reason, agent result) of one run's agent. Plain strings: runs 10,000 times."""
+    """(status, reason, agent result) of one run's agent. Plain strings: runs 10,000 times.
+    `live`: a snakemake is working in this directory (its markers are jobs in progress)."""
     join = os.path.join
     att_dir = join(run_dir, paths.ATTEMPTS_DIR)
     if _marked(run_dir, paths.AGENT_FILES.values(), incomplete):
-        note = _attempt_note(attempts.newest(Path(att_dir)))
+        if live:
+            return "partial", "agent job running (snakemake is working here)", {}
+        note = _attempt_note(attempts.current(Path(att_dir)))
         return (
             "partial",
             "agent job interrupted (Snakemake incomplete marker)" + (f"; {note}" if note else ""),
             {},
         )
     if not names:
-        newest = attempts.newest(Path(att_dir)) if os.path.isdir(att_dir) else None
+        newest = attempts.current(Path(att_dir)) if os.path.isdir(att_dir) else None
         if newest is None or newest.retired and newest.state != attempts.RUNNING:
             return "missing", "never started", {}
         if newest.state == attempts.FAILED:
@@ -181,14 +188,28 @@ def _judge_state(
         why_invalid = judgment.get("error") or judgment.get("reasoning")
         return "failed", f"invalid judgment: {why_invalid}", judgment
     jp = JudgePaths(Path(slot_dir))
-    newest = attempts.newest(jp.attempts) if os.path.isdir(jp.attempts) else None
+    newest = attempts.current(jp.attempts) if os.path.isdir(jp.attempts) else None
     if newest is not None and newest.lease_alive():
         return "partial", f"judge attempt {newest.number} is running", None
     known = [*paths.JUDGE_FILES.values(), paths.ATTEMPTS_DIR]
     if not any(os.path.exists(os.path.join(slot_dir, n)) for n in known):
         return "missing", "", None
     if os.path.exists(os.path.join(slot_dir, paths.JUDGE_FILES["judgment"])):
+        if newest is not None and newest.state == attempts.FINISHED and not newest.retired:
+            return (
+                "failed",
+                f"judgment.json corrupt: made good from judge attempt {newest.number} on the "
+                "next run (no new call)",
+                None,
+            )
         return "failed", "judgment.json corrupt (re-derived from the paid answer if intact)", None
+    if newest is not None and newest.state == attempts.FINISHED and not newest.retired:
+        return (
+            "failed",
+            f"judgment.json missing: judge attempt {newest.number} is promoted again on the "
+            "next run (no new call)",
+            None,
+        )
     return "failed", "no valid judgment.json", None
 
 
@@ -246,6 +267,7 @@ def classify(
     incomplete: set[str],
     expected_agent: Meaning | None = None,
     expected_judges: dict[str, Meaning] | None = None,
+    live: bool = False,
 ) -> RunStatus:
     """The status of one run (tier, subtest and run left for the caller to fill in)."""
     run_dir = str(run_dir)
@@ -253,7 +275,7 @@ def classify(
         names = set(os.listdir(os.path.join(run_dir, paths.AGENT_DIR)))
     except OSError:
         names = set()
-    status, reason, mine = _agent_status(run_dir, names, incomplete, expected_agent)
+    status, reason, mine = _agent_status(run_dir, names, incomplete, expected_agent, live)
     current: dict[str, int | None] = {"agent": mine.get("attempt")}
     judges = []
     for s in slots:
@@ -270,8 +292,10 @@ def collect(
     ep: ExperimentPaths, exp: Experiment, expected: Expected | None = None
 ) -> list[RunStatus]:
     """Every configured run's status; outdated against `expected` (default: `exp` itself)."""
-    markers = snakemeta.incomplete_files(snakemeta.find_workdir(ep.dir))
+    workdir = snakemeta.find_workdir(ep.dir)
+    markers = snakemeta.incomplete_files(workdir)
     incomplete = {os.path.abspath(p) for p in markers}
+    live = bool(incomplete) and workdir is not None and bool(procs.snakemake_schedulers(workdir))
     expected = expected or Expected.of(exp)
     out = []
     root = str(ep.dir)
@@ -283,6 +307,7 @@ def collect(
             incomplete,
             expected.agent.get((key.tier, key.subtest)),
             expected.judges,
+            live,
         )
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
         out.append(rs)

@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from scylla import procs
+from scylla import procs, secrets
 from scylla.config import Experiment
 
 
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)  # ends the agent's whole tree, then the job
     procs.become_subreaper()
     exp = Experiment.from_spec(json.loads(a.spec.read_text()))
+    secrets.register_env(exp.agent.get("env") or {})
     root = a.run_dir.parents[3]
     tier, subtest, run = a.run_dir.parts[-3], a.run_dir.parts[-2], a.run_dir.name[4:]
     from scylla import steps

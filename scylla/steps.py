@@ -39,7 +39,9 @@ def prepare_step_environment(workflow_dir: str) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [workflow_dir, *filter(None, [os.environ.get("PYTHONPATH")])]
     )
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    from scylla.process import prepend_path
+
+    os.environ["PATH"] = prepend_path(str(Path(sys.executable).parent), os.environ["PATH"])
 
 
 def _ep(root: str | Path, exp: Experiment) -> ExperimentPaths:
@@ -59,7 +61,7 @@ def run_agent(root, exp: Experiment, tier: str, subtest: str, run: str, log: str
 
     from scylla import agent
 
-    with job_log(log, f"agent (attempt {attempt})"):
+    with job_log(log, f"agent (snakemake try {attempt})"):
         agent.run_agent(exp, Path(root), tier, subtest, int(run), Path(log), attempt)
 
 

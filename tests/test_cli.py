@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
-from pipeline_helpers import CONFIG_NAME, VENV_BIN, parse_job_stats, rp, smk_env
+from pipeline_helpers import CONFIG_NAME, VENV_BIN, ep, rp, smk_env
 
 
 def scylla(workdir, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,9 +40,26 @@ def test_run_regenerates_a_lost_result_and_says_how_much_ran(workdir):
     assert "[scylla] mini: 4/4 runs done" in proc.stderr
 
 
-def test_run_overrides_are_config_overrides(workdir):
-    proc = scylla(workdir, "run", CONFIG_NAME, "--runs", "3", "--dry-run")
+def test_selection_options_restrict_what_runs_and_never_redefine_the_experiment(workdir):
+    """--tiers/--runs/--max-subtests choose what runs now; the experiment stays whole."""
+    saved = ep(workdir).resolved_config
+    before = saved.read_bytes()
+    lost = [rp(workdir, "T0", "00", 2).agent_result, rp(workdir, "T0", "01", 1).agent_result]
+    for f in lost:
+        f.unlink()
+    proc = scylla(workdir, "run", CONFIG_NAME, "--runs", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    stats = parse_job_stats(proc.stdout + proc.stderr)
-    # one more run in each of the two subtests: 2 agents, no finished run is touched
-    assert stats["agent"] == 2 and stats["judge"] == 4, stats
+    assert lost[1].is_file() and not lost[0].exists()  # run 1 only
+    assert saved.read_bytes() == before
+    status = scylla(workdir, "status", "results/mini", "--format", "json")
+    assert len(json.loads(status.stdout)) == 4  # still the whole experiment
+
+
+def test_selection_options_outside_the_experiment_are_errors(workdir):
+    for args, words in (
+        (("--runs", "3"), "has runs 1-2; to add runs, raise `runs:`"),
+        (("--tiers", "T9"), "--tiers T9: experiment mini has no such tier (it has T0)"),
+    ):
+        proc = scylla(workdir, "run", CONFIG_NAME, *args, "--dry-run")
+        assert proc.returncode != 0 and words in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr  # one line

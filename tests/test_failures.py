@@ -58,7 +58,6 @@ def failures(tmp_path_factory) -> Outcome:
         # infrastructure errors: the job fails (and is retried)
         one_run_experiment("ratelimit", env={"CLAUDE_STANDIN_MODE_FILE": str(once)}),
         one_run_experiment("auth", env={"CLAUDE_STANDIN_MODE": "auth"}),
-        one_run_experiment("nocli", cli="no-such-claude"),
     )
     return Outcome(wd, smk(wd))
 
@@ -148,7 +147,7 @@ def test_infrastructure_errors_fail_the_workflow(failures):
         name = log.split("/")[1]
         per_exp[name] = per_exp.get(name, 0) + 1
     # first attempt + 2 retries (profile) for the permanent errors; one for the rate limit
-    assert per_exp == {"auth": 3, "nocli": 3, "ratelimit": 1}, failed
+    assert per_exp == {"auth": 3, "ratelimit": 1}, failed
 
 
 def test_rate_limit_is_retried_and_the_retry_succeeds(failures):
@@ -181,8 +180,13 @@ def test_auth_failure_fails_after_retries_without_outputs(failures):
     assert "attempt 3" in log, log  # the first try + 2 retries of the profile
 
 
-def test_missing_cli_fails_with_cli_missing(failures):
-    r = failures.run("nocli")
-    assert not r.agent_stdout.exists() and not r.run_result.exists()
-    log = failures.log("nocli").read_text()
-    assert "cli_missing" in log and "no-such-claude" in log
+def test_a_missing_cli_stops_before_any_job(tmp_path):
+    """Under the local profile a CLI that is not on PATH is one line at parse time, not three
+    failed attempts per run (a dry-run still plans: a submit host may lack the CLI)."""
+    write_config(tmp_path, one_run_experiment("nocli", cli="no-such-claude"))
+    proc = smk(tmp_path)
+    out = output_of(proc)
+    assert proc.returncode != 0
+    assert "agent.cli: 'no-such-claude' is not on PATH" in out, out[-2000:]
+    assert "Error in rule" not in out and not (tmp_path / "results").exists()
+    assert smk(tmp_path, "-n").returncode == 0

@@ -18,6 +18,7 @@ from pipeline_helpers import (
     PROFILE,
     RUN_KEYS,
     SECRET,
+    agent_cfg,
     check,
     ep,
     load,
@@ -299,11 +300,17 @@ def test_replay_script_reproduces_the_agent(workdir):
     # back to the agent's starting point, then re-run the recorded command
     git(r.workspace, "checkout", "--", ".")
     git(r.workspace, "clean", "-fdq")
+    # the script records no env value (any may be a secret): export them, as it says
+    assert "# export CLAUDE_STANDIN_SOLUTION=" in r.agent_replay.read_text()
+    configured = {
+        k: v.replace("{task_dir}", str(ep(workdir).task_dir.resolve()))
+        for k, v in agent_cfg()["env"].items()
+    }
     proc = subprocess.run(
         ["bash", str(r.agent_replay)],
         capture_output=True,
         text=True,
-        env=smk_env(),
+        env={**smk_env(), **configured},
         timeout=60,
         check=False,
     )

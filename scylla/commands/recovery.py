@@ -11,7 +11,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from scylla import archive, jsonio, paths, snakemeta, status
+from scylla import archive, paths, snakemeta, status
+from scylla import targets as targets_mod
 from scylla.commands import guard
 from scylla.commands.progress import Progress, summary_line
 from scylla.smk import Invocation, for_results, job_stats, rel_targets
@@ -114,39 +115,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.set_defaults(passthrough_ok=True)
 
 
-def _report_targets(
-    ep: paths.ExperimentPaths, exp, will_have: set[tuple[str, str, int]]
-) -> list[Path]:
-    """Reports whose every run has, or will have after this command, a run_result.json.
-
-    Asking for any other report would make snakemake run (or fail on) unrelated runs.
-    """
-    have = set(will_have)
-    for key in exp.run_keys():
-        k = (key.tier, key.subtest, key.run)
-        if k not in have and jsonio.read_json_object(ep.run(*k).run_result) is not None:
-            have.add(k)
-    ok_subtests = {
-        (tier, sub)
-        for tier, sub in exp.subtests()
-        if all((tier, sub, n) in have for n in range(1, exp.runs + 1))
-    }
-    ok_tiers = {
-        t for t in exp.tiers if all((t, s) in ok_subtests for s in exp.tiers[t]["subtests"])
-    }
-    # Only the reports above the runs this command touches.
-    touched_subtests = {(t, s) for t, s, _ in will_have}
-    touched_tiers = {t for t, _ in touched_subtests}
-    files: list[Path] = []
-    for tier, sub in sorted(ok_subtests & touched_subtests):
-        files += [ep.subtest_report(tier, sub), ep.subtest_report(tier, sub, "md")]
-    for tier in sorted(ok_tiers & touched_tiers):
-        files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
-    if touched_tiers and ok_tiers == set(exp.tiers):
-        files += [ep.report(), ep.report("md"), *(ep.table(n) for n in paths.TABLES)]
-    return files
-
-
 def print_plan(stats: dict[str, int], header: str) -> None:
     """A dry-run's job counts per rule (the target rule `all` is not work)."""
     print(header)
@@ -216,7 +184,7 @@ def cmd_rerun_agents(args: argparse.Namespace) -> int:
                     print(f"archived {rp.dir} -> {where}")
         targets.append(rp.run_result)
     if targets:
-        targets += _report_targets(ep, exp, {(r.tier, r.subtest, r.run) for r in chosen})
+        targets += targets_mod.reports_above(ep, exp, {(r.tier, r.subtest, r.run) for r in chosen})
     inv.targets = rel_targets(inv, targets)
     if args.dry_run and archived:
         # What the run will do once those attempts are archived.
@@ -248,7 +216,7 @@ def cmd_rerun_judges(args: argparse.Namespace) -> int:
             targets.append(rp.run_result)
             rejudged.add((r.tier, r.subtest, r.run))
     if targets:
-        targets += _report_targets(ep, exp, rejudged)
+        targets += targets_mod.reports_above(ep, exp, rejudged)
     inv.targets = rel_targets(inv, targets)
     # The agent rule is not allowed: a judge re-run can never start an agent.
     inv.extra = ["--allowed-rules", "judge_prompt", "judge", *CHEAP_RULES]
@@ -278,7 +246,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
             targets += [rp.consensus, rp.run_result]
             rebuilt.add((r.tier, r.subtest, r.run))
     if targets:
-        targets += _report_targets(ep, exp, rebuilt)
+        targets += targets_mod.reports_above(ep, exp, rebuilt)
     inv.targets = rel_targets(inv, targets)
     # Force exactly these files (not whole rules: the filters must hold); no rule that
     # could start an agent or a judge is allowed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,15 +11,15 @@ from typing import Any
 
 import yaml
 
-from scylla import archive, config, jsonio, paths, snakemeta, status
-from scylla.commands import guard
+from scylla import archive, config, jsonio, paths, snakemeta, status, targets
+from scylla.commands import guard, preflight
 from scylla.commands.progress import Progress, summary_line
 from scylla.hashing import digest
 from scylla.smk import REPO, Invocation, ProgressFilter
 
 EPILOG = """examples:
   scylla run                                   # the demo (config/config.yaml)
-  scylla run my.yaml --tiers T0 T1 --runs 5    # a subset, 5 runs per subtest
+  scylla run my.yaml --tiers T0 T1 --runs 2    # only T0 and T1, runs 1-2, for now
   scylla run --model claude-opus-4-5 --add-judge claude-haiku-4-5
   scylla run --fresh                           # a new experiment directory; the old one stays
   scylla run -- --dry-run                      # anything after -- goes to snakemake
@@ -38,8 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "config", nargs="?", default=None, help="config file (default: config/config.yaml)"
     )
-    p.add_argument("--tiers", nargs="+", metavar="T", help="tiers to run, e.g. T0 T1")
-    p.add_argument("--runs", type=int, metavar="N", help="runs per subtest")
+    p.add_argument("--tiers", nargs="+", metavar="T", help="run only these tiers now, e.g. T0 T1")
+    p.add_argument("--runs", type=int, metavar="N", help="run only runs 1..N of each subtest now")
     p.add_argument("--parallel", type=int, metavar="N", help="jobs at once (snakemake --cores)")
     p.add_argument("--model", help="agent model")
     p.add_argument("--judge-model", help="model of every claude-code judge")
@@ -52,7 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="add a judge slot (model M, default the first judge's); repeatable",
     )
     p.add_argument("--timeout", type=float, metavar="S", help="agent timeout in seconds")
-    p.add_argument("--max-subtests", type=int, metavar="N", help="at most N subtests per tier")
+    p.add_argument(
+        "--max-subtests", type=int, metavar="N", help="run only the first N subtests per tier now"
+    )
     p.add_argument(
         "--fresh",
         action="store_true",
@@ -76,21 +79,13 @@ def default_config() -> Path:
 
 
 def apply_overrides(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The original runner's options as config overrides on every experiment."""
+    """The original runner's options that change what an experiment is (model, judges,
+    limits, a fresh directory), as config overrides on every experiment. --tiers, --runs and
+    --max-subtests only select what runs now (`selected`)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     for exp in cfg["experiments"]:
         if args.fresh:
             exp["name"] = f"{exp['name']}-{stamp}"
-        if args.tiers:
-            tiers = exp.get("tiers", cfg.get("tiers"))
-            if isinstance(tiers, dict):
-                exp["tiers"] = {t: v for t, v in tiers.items() if t in args.tiers}
-            else:
-                exp["tiers"] = list(args.tiers)
-        if args.runs:
-            exp["runs"] = args.runs
-        if args.max_subtests:
-            exp["max_subtests"] = args.max_subtests
         agent = dict(cfg.get("agent", {}), **exp.get("agent", {}))
         if args.model:
             agent["model"] = args.model
@@ -120,21 +115,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         if cfg_path.suffix == ".json" and "experiments" in cfg and "results_dir" not in cfg:
             # A saved experiment config: keep writing where it lives.
             cfg["results_dir"] = str(cfg_path.resolve().parent.parent.parent)
+        config.validate(cfg)  # before any override reads it
         cfg = apply_overrides(cfg, args)
         results_root, exps = config.load_config(cfg, Path.cwd(), REPO)
+        preflight.check_clis(exps)
     except (config.ConfigError, OSError) as exc:
         raise SystemExit(f"scylla: {exc}") from exc
     pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
+    chosen = selected(pairs, args)
     guard.refuse_if_in_use(Path.cwd(), ", ".join(str(ep.dir) for ep, _ in pairs))
     extra = list(args.snakemake_args)
     dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
+    if not dry and snakemeta.locks(Path.cwd()):  # left by a killed snakemake: say so, once
+        raise SystemExit(guard.lock_message(Path.cwd(), [ep.dir for ep, _ in pairs]))
     if not dry and not confirm_meaning_changes(pairs, args.yes):
         return 2
     for ep, _exp in pairs:
         guard.handle_orphans(ep, args.kill_orphans)
     effective = Path(".snakemake/scylla") / f"config-{digest(cfg)}.yaml"
-    jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False), mode=0o600)
+    jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False), secret=True)
     inv = Invocation(workdir=Path.cwd(), configfile=effective)
+    if chosen is not None:
+        inv.targets = [
+            os.path.relpath(Path(f).resolve(), Path.cwd())
+            for ep, exp in pairs
+            for f in targets.selection(ep, exp, chosen[exp.name])
+        ]
     if args.parallel:
         extra += ["--cores", str(args.parallel)]
     if not args.verbose:
@@ -147,7 +153,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.verbose or dry:
         code = inv.run(*extra).returncode
     else:
-        out = ProgressFilter(echo=lambda line: print(line, flush=True))
+        out = ProgressFilter(
+            echo=lambda line: print(line, flush=True), stopping=lambda: inv.stopped
+        )
         if args.quiet:
             code = inv.stream(*extra, on_line=out)
         else:
@@ -161,9 +169,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet and not dry:
         for ep, _exp in pairs:
             print(f"results: {ep.dir}   status: scylla status {ep.dir}")
-    if code != 0:
+    if code != 0 and not inv.stopped:
         _explain_failure(code, pairs)
     return code
+
+
+def selected(pairs, args: argparse.Namespace) -> dict[str, list[tuple[str, str, int]]] | None:
+    """The runs that --tiers/--runs/--max-subtests choose, per experiment (None: all).
+
+    They select what runs now and never change the experiment: its saved configuration,
+    status and reports keep every tier, subtest and run of the config.
+    """
+    if not (args.tiers or args.runs or args.max_subtests):
+        return None
+    out = {}
+    for _ep, exp in pairs:
+        unknown = sorted(set(args.tiers or []) - set(exp.tiers))
+        if unknown:
+            raise SystemExit(
+                f"scylla: --tiers {' '.join(unknown)}: experiment {exp.name} has no such tier "
+                f"(it has {', '.join(exp.tiers)})"
+            )
+        if args.runs is not None and not 1 <= args.runs <= exp.runs:
+            raise SystemExit(
+                f"scylla: --runs {args.runs}: experiment {exp.name} has runs 1-{exp.runs}; "
+                "to add runs, raise `runs:` in its config"
+            )
+        if args.max_subtests is not None and args.max_subtests < 1:
+            raise SystemExit("scylla: --max-subtests must be at least 1")
+        keep = {
+            (tier, sid)
+            for tier, spec in exp.tiers.items()
+            if not args.tiers or tier in args.tiers
+            for sid in list(spec["subtests"])[: args.max_subtests or None]
+        }
+        out[exp.name] = [
+            (k.tier, k.subtest, k.run)
+            for k in exp.run_keys()
+            if (k.tier, k.subtest) in keep and k.run <= (args.runs or exp.runs)
+        ]
+    return out
 
 
 def meaning_changes(pairs) -> tuple[list[str], int, int]:
@@ -252,7 +297,9 @@ def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> l
             for rel in integrity.heal_agent_files(rp):
                 print(f"scylla: restored {rp.dir / rel} from its attempt", file=sys.stderr)
             for s in exp.slots:
-                integrity.heal_slot_files(rp, s)
+                for rel in integrity.heal_slot_files(rp, s):
+                    where = rp.judge_slot(s).dir / rel
+                    print(f"scylla: restored {where} from its attempt", file=sys.stderr)
                 how = slot.repair_judgment(exp, rp, s)
                 if how:
                     print(f"scylla: {rp.judge_slot(s).judgment} {how}", file=sys.stderr)

@@ -169,7 +169,7 @@ def run_slot(
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 state = attempts.FAILED if isinstance(exc, InfraError) else attempts.INTERRUPTED
-                att.update(state=state, ended_at=attempts.now(), error=str(exc) or repr(exc))
+                att.update(state=state, ended_at=attempts.now(), error=attempts.stop_reason(exc))
             raise
         att.update(
             state=attempts.FINISHED,
@@ -270,7 +270,7 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
     jp = rp.judge_slot(slot)
     if records.read(jp.judgment, records.valid_judgment) is not None:
         return None
-    att = attempts.newest(jp.attempts)
+    att = attempts.current(jp.attempts)
     rub = rubric.parse(exp.task["rubric"])
     if att is not None and att.state == attempts.FINISHED and not att.retired:
         own = records.read(att.path(paths.JUDGE_FILES["judgment"]), records.valid_judgment)
@@ -280,12 +280,15 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
             )
             if made is None:
                 return None
+            damaged = att.path(paths.JUDGE_FILES["judgment"])
+            if damaged.exists():  # the attempt's own damaged bytes are kept beside it
+                os.replace(damaged, damaged.with_name(f"{damaged.name}.corrupt-{time.time_ns()}"))
             jsonio.write_json(
-                att.path(paths.JUDGE_FILES["judgment"]),
+                damaged,
                 {
                     **_identity(cfg=exp.judge(slot), slot=slot),
                     **made,
-                    "cost_usd": att.cost_usd or 0.0,
+                    **_call_facts(att),
                     "attempt": att.number,
                     "meaning": att.record.get("meaning"),
                     "rederived": True,
@@ -307,6 +310,26 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
         )
         return "re-derived from response.txt"
     return None
+
+
+def _call_facts(att: attempts.Attempt) -> dict[str, Any]:
+    """What the judge calls of an attempt cost and took, read again from what they left:
+    their JSON answers on stdout.log (one per call) and the attempt's timing.json."""
+    from scylla.adapters.claude_json import parse_usage
+
+    answers = [
+        line
+        for line in jsonio.read_text(att.path(paths.JUDGE_FILES["stdout"])).splitlines()
+        if line.lstrip().startswith("{") and '"type"' in line
+    ]
+    usages = [parse_usage(line, 0) for line in answers]
+    timing = jsonio.read_json_object(att.path(paths.JUDGE_FILES["timing"])) or {}
+    return {
+        "attempts": len(usages),
+        "token_stats": {k: sum(u.token_stats[k] for u in usages) for k in records.TOKEN_KEYS},
+        "cost_usd": att.cost_usd if att.cost_usd is not None else sum(u.cost_usd for u in usages),
+        "judge_duration_seconds": float(timing.get("judge_duration_seconds") or 0.0),
+    }
 
 
 def _identity(cfg: dict[str, Any], slot: str) -> dict[str, Any]:

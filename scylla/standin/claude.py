@@ -27,7 +27,8 @@ Environment:
   then answer and exit 0), hang_setsid (a ``setsid`` child holding stdout, then hang),
   late_write (a detached child with a scrubbed environment writes ``late.txt`` into the
   working directory by absolute path ``CLAUDE_STANDIN_LATE`` seconds later, default 4; the
-  agent answers like ``slow``).
+  agent answers like ``slow``), printenv (the whole environment printed on stdout and stderr
+  before the answer: what secret scrubbing must catch).
 * ``CLAUDE_STANDIN_CALLS``: a file that gets one JSON line per call (role, model, mode, cwd,
   pid): what a test counts as paid calls.
 """
@@ -73,7 +74,7 @@ API_ERRORS = {
     "auth": "Invalid API key · Please run /login",
 }
 JUDGE_FORMATS = ("garbage", "fence", "clean")
-FAULT_MODES = ("slow", "daemon", "hang_setsid", "late_write")
+FAULT_MODES = ("slow", "daemon", "hang_setsid", "late_write", "printenv")
 KNOWN_MODES = frozenset(
     {
         "normal",
@@ -1116,6 +1117,11 @@ def fault(mode: str) -> int | None:
         detached(["sleep", "3600"])
         time.sleep(3600)
         return 1
+    elif mode == "printenv":  # a careless agent: its whole environment on stdout and stderr
+        dump = "".join(f"{k}={v}\n" for k, v in sorted(os.environ.items()))
+        sys.stdout.write(dump)
+        sys.stderr.write(dump)
+        sys.stdout.flush()
     elif mode == "late_write":
         target = Path.cwd().resolve() / "late.txt"
         wait = float(os.environ.get("CLAUDE_STANDIN_LATE", "4"))

@@ -73,8 +73,15 @@ def snakemake(wd: Path, *args: str, config: str = CONFIG, extra_env=None):
     )
 
 
-def start(wd: Path, *args: str, extra_env=None, log: str = "bg.log") -> subprocess.Popen:
-    """`scylla ARGS` in the background (a session of its own, like a terminal's job)."""
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start(
+    wd: Path, *args: str, extra_env=None, log: str = "bg.log", sigint_ignored: bool = False
+) -> subprocess.Popen:
+    """`scylla ARGS` in the background (a session of its own, like a terminal's job). With
+    `sigint_ignored`, as a non-interactive shell starts a background job `cmd &`."""
     fh = open(wd / log, "w")  # noqa: SIM115 - the process owns it
     return subprocess.Popen(
         [str(h.SCYLLA), *args],
@@ -83,6 +90,7 @@ def start(wd: Path, *args: str, extra_env=None, log: str = "bg.log") -> subproce
         stdout=fh,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
     )
 
 

@@ -153,3 +153,32 @@ def test_formatting_only_edits_cost_nothing(moved):
     wasted = len(case.new_calls())
     case.close("no digest changed", wasted=wasted)
     assert wasted == 0
+
+
+def test_switching_back_to_an_earlier_config_costs_nothing(tree):
+    """Config A, then B (--yes: paid), then A again: A's attempts are adopted again, judges
+    included; only what B changed was ever paid for."""
+    case = f.Case("config A -> B -> A", tree, protect=[k for k in f.RUNS if k not in SUB01])
+    before = {k: f.rp(tree, k).agent_output.read_bytes() for k in SUB01}
+    b = _edit(tree, sub01_model="opus")
+    f.ok(f.scylla(tree, "run", b, "--yes"))
+    paid_for_b = len(case.new_calls())
+    assert len([c for c in case.new_calls() if c["role"] == "agent"]) == 2
+    f.ok(f.scylla(tree, "run", f.CONFIG, "--yes"))
+    assert len(case.new_calls()) == paid_for_b, case.new_calls()[paid_for_b:]
+    for key in SUB01:
+        run = f.rp(tree, key)
+        assert run.agent_output.read_bytes() == before[key]
+        assert json.loads(run.agent_timing.read_text())["attempt"] == 1
+    assert {r["status"] for r in _status(tree).values()} <= {"completed", "failed"}
+    assert _plan(tree).counts == {}
+    case.close("switched back: 0 calls for A the second time")
+
+
+def test_a_judge_model_change_says_model_changed(tree):
+    cfg = yaml.safe_load((tree / f.CONFIG).read_text())
+    cfg["experiments"][0]["judges"][0]["model"] = "sonnet"
+    (tree / "j.yaml").write_text(yaml.safe_dump(cfg))
+    rows = _status(tree, "--config", "j.yaml")
+    assert {r["judges"][0]["reason"] for r in rows.values()} <= {"model changed", ""}
+    assert {r["judges"][0]["status"] for r in rows.values()} <= {"outdated", "agent_failed"}
