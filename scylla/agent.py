@@ -31,6 +31,7 @@ from scylla import (
     procs,
     records,
     secrets,
+    spend,
     workspace,
 )
 from scylla.adapters import AgentContext, InfraError, get_adapter
@@ -99,8 +100,8 @@ def command_log(call: dict[str, Any]) -> dict[str, Any]:
 def call_record(result: ProcessResult, ctx: AgentContext, measured: float) -> dict[str, Any]:
     """How the call ended: enough to write every agent file again from the attempt alone."""
     env = ctx.env()
-    recorded = {k: env[k] for k in RECORDED_ENV if k in env}
-    recorded.update(ctx.configured_env())
+    recorded = {k: env[k] for k in RECORDED_ENV if k in env}  # never secrets: kept as they are
+    recorded.update(redact_env(ctx.configured_env()))
     return {
         "argv": [PROMPT_ARG if a == ctx.prompt else a for a in result.argv],
         "cwd": result.cwd,
@@ -110,7 +111,7 @@ def call_record(result: ProcessResult, ctx: AgentContext, measured: float) -> di
         "leftover_processes": result.leftovers,
         "agent_duration_seconds": round(measured, 6),
         "measured_at": attempts.now(),
-        "env_vars": redact_env(recorded),
+        "env_vars": recorded,
         "configured_env": redact_env(ctx.configured_env()),
     }
 
@@ -225,7 +226,7 @@ def run_agent(
         budget,
         lambda m: _log(log, m),
         _complete_enough,
-        before_begin=lambda: archive.archive_judging(rp),
+        before_begin=lambda: (spend.refuse_over_cap(ep, exp), archive.archive_judging(rp)),
         salvage=_salvage,
         before_adopt=lambda earlier: archive.swap_judging(rp, earlier),
     )
@@ -234,6 +235,10 @@ def run_agent(
         _log(log, f"adopting attempt {att.number}: it finished earlier; no new agent call")
         write_files(att)
         promote(rp, att)
+        if att.record.get("reconstructed_from") or att.record.get("call", {}).get(
+            "reconstructed_from"
+        ):
+            spend.record(ep, att)  # its cost was not on the ledger yet
         return
     _log(log, f"attempt {att.number} begins in {att.dir}")
     os.environ[procs.ATTEMPT_VAR] = att.marker  # this job is part of the attempt too
@@ -245,7 +250,10 @@ def run_agent(
             if exc.result is not None:
                 _log(log, f"exit_code={exc.result.exit_code}\n--- stdout ---\n{exc.result.stdout}")
                 _log(log, f"--- stderr ---\n{exc.result.stderr}")
-            att.update(state=attempts.FAILED, ended_at=attempts.now(), error=str(exc))
+            att.update(
+                state=attempts.FAILED, ended_at=attempts.now(), error=exc.message, kind=exc.kind
+            )
+            spend.record(ep, att)
             if exc.kind == "rate_limit":
                 _backoff(exp.agent_for(tier, subtest), attempt, log)
             raise
@@ -263,6 +271,7 @@ def run_agent(
             f"duration={result.duration_seconds}s leftovers={result.leftovers}",
         )
         _finish(att, result, ctx, measured)
+        spend.record(ep, att)
     promote(rp, att)
 
 
@@ -279,7 +288,7 @@ def _finish(att: attempts.Attempt, result: ProcessResult, ctx: AgentContext, mea
         ended_at=attempts.now(),
         call=call_record(result, ctx, measured),
         exit_code=result.exit_code,
-        cost_usd=usage.cost_usd,
+        cost_usd=usage.cost_usd if usage.cost_known else None,  # unknown, never 0
     )
     write_files(att)
 

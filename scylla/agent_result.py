@@ -34,7 +34,9 @@ def build(rp: RunPaths, agent: dict[str, Any]) -> dict[str, Any]:
         "stdout": stdout,
         "stderr": stderr,
         "token_stats": usage.token_stats,
-        "cost_usd": usage.cost_usd,
+        # null, never 0, when the CLI left no final answer to read it from
+        "cost_usd": usage.cost_usd if usage.cost_known else None,
+        "cost_known": usage.cost_known,
         "api_calls": usage.api_calls,
         "is_error": usage.is_error or exit_code != 0,
         "subtype": usage.subtype,

@@ -29,6 +29,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -248,6 +249,7 @@ def _begin(root: Path, kind: str, meaning: Meaning, key: str, budget: float) -> 
         {
             "kind": kind,
             "number": number,
+            "token": uuid.uuid4().hex,
             "state": RUNNING,
             "meaning": meaning.as_dict(),
             "key": key,
@@ -450,7 +452,10 @@ def restore(att: Attempt, rels: list[str], files: dict[str, Path], keep: Path) -
         if not src.is_file() or sha256(src) != facts.get(rel, {}).get("sha256"):
             continue  # the attempt's own copy is not intact either: leave it to the DAG
         if dest.exists():
-            stash = keep / rel
+            try:  # the same place under quarantine/<time>/ as under the run directory
+                stash = keep / dest.resolve().relative_to(keep.resolve().parent.parent)
+            except ValueError:
+                stash = keep / rel
             stash.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(dest), str(stash))
         copy_atomic(src, dest)

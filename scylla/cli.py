@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from scylla import config, paths, status
+from scylla import config, failures, paths, status
 from scylla.commands import recovery, runner
 
 EPILOG_STATUS = """examples:
@@ -18,6 +18,7 @@ EPILOG_STATUS = """examples:
   scylla status results/demo --tier T0 --status failed --status partial
   scylla status results/demo --runs 1,3 --format json
   scylla status results/demo --config my.yaml      # what changed meaning in my.yaml
+  scylla status results/demo --reason infra        # runs the infrastructure failed
 """
 
 
@@ -68,6 +69,14 @@ def add_filters(p: argparse.ArgumentParser, statuses: tuple[str, ...]) -> None:
         metavar="S",
         help=f"only runs with status S (repeatable): {', '.join(statuses)}",
     )
+    p.add_argument(
+        "--reason",
+        action="append",
+        choices=failures.CLASSES,
+        metavar="CLASS",
+        help="only runs whose failure class (or a judge slot's) is CLASS (repeatable): "
+        "infra, agent, judge",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="print the snakemake commands")
 
 
@@ -87,7 +96,12 @@ def selected_runs(args: argparse.Namespace, default_statuses=None) -> tuple:
         expected = status.Expected.of(against_config(args.config, exp))
     runs = status.collect(ep, exp, expected)
     chosen = status.select(
-        runs, args.tier, args.subtest, args.runs, args.status or default_statuses
+        runs,
+        args.tier,
+        args.subtest,
+        args.runs,
+        args.status or default_statuses,
+        getattr(args, "reason", None),
     )
     return ep, exp, runs, chosen
 
@@ -110,11 +124,25 @@ def against_config(path: Path, saved: config.Experiment) -> config.Experiment:
 # ---------------------------------------------------------------------------- status
 
 
-def render_table(exp: config.Experiment, runs: list[status.RunStatus]) -> str:
+def guard_workdir(ep: paths.ExperimentPaths) -> Path:
+    from scylla.commands.guard import workdir_of
+
+    return workdir_of(ep)
+
+
+def render_table(
+    exp: config.Experiment, runs: list[status.RunStatus], ep: paths.ExperimentPaths | None = None
+) -> str:
     c = status.counts(runs)
     lines = [f"experiment {exp.name}: {len(runs)} runs, {len(exp.slots)} judge slot(s)"]
     lines.append("agent:  " + "  ".join(f"{k} {v}" for k, v in c["agent"].items()))
     lines.append("judges: " + "  ".join(f"{k} {v}" for k, v in c["judge"].items()))
+    classes = {k: sum(r.failure_class == k for r in runs) for k in failures.CLASSES}
+    lines.append(
+        "why:    "
+        + "  ".join(f"{k} {v}" for k, v in classes.items())
+        + "   (infra: retried, kept out of the statistics; agent: a fail; judge: reported apart)"
+    )
     now = sum(r.cost_usd for r in runs)
     earlier = sum(r.earlier_cost_usd for r in runs)
     extra = sum(max(r.attempts - 1, 0) for r in runs)
@@ -122,6 +150,11 @@ def render_table(exp: config.Experiment, runs: list[status.RunStatus]) -> str:
         f"spend:  ${now + earlier:.4f} (${now:.4f} in the current results, ${earlier:.4f} on "
         f"other attempts: replaced, failed or not adopted yet; agent re-runs: {extra})"
     )
+    if ep is not None:
+        from scylla import spend, stopping
+
+        stop = stopping.read(guard_workdir(ep))
+        lines += spend.summary_lines(ep, exp, runs, stop)
     by_sub: dict[tuple[str, str], dict[str, int]] = {}
     for r in runs:
         row = by_sub.setdefault((r.tier, r.subtest), dict.fromkeys(status.AGENT_STATUSES, 0))
@@ -141,9 +174,10 @@ def render_table(exp: config.Experiment, runs: list[status.RunStatus]) -> str:
         lines.append("runs needing attention:")
         for r in todo[:40]:
             judges = " ".join(f"{j['slot']}:{j['status']}" for j in r.judges)
+            cls = f"[{r.failure_class}] " if r.failure_class else ""
             lines.append(
                 f"  {r.tier}/{r.subtest}/run_{r.run:02d}  {r.status:<9} judges {judges}"
-                + (f"  ({r.reason})" if r.reason else "")
+                + (f"  ({cls}{r.reason})" if r.reason or cls else "")
             )
         if len(todo) > 40:
             lines.append(f"  ... {len(todo) - 40} more (use --format csv for all)")
@@ -165,6 +199,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "status",
                 *(f"judge_{s}" for s in exp.slots),
                 "reason",
+                "failure_class",
+                "failure_reason",
                 "cost_usd",
                 "attempts",
                 "earlier_cost_usd",
@@ -179,6 +215,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                     r.status,
                     *(j["status"] for j in r.judges),
                     r.reason,
+                    r.failure_class,
+                    r.failure_reason,
                     f"{r.cost_usd:.6f}",
                     r.attempts,
                     f"{r.earlier_cost_usd:.6f}",
@@ -186,7 +224,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             )
         sys.stdout.write(buf.getvalue())
     else:
-        print(render_table(exp, runs))
+        print(render_table(exp, runs, ep))
         print(f"\nresults: {ep.dir}  (report: {ep.report('md')})")
     return 0
 
@@ -194,12 +232,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- parser
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes are one line (naming the command and --help), not a usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="scylla",
         description="Coding-agent experiments on Snakemake: run, inspect and recover them.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     p = sub.add_parser(
         "status",

@@ -39,7 +39,15 @@ AGENT_DEFAULTS: dict[str, Any] = {
     "rate_limit_backoff": 30,
 }
 JUDGE_DEFAULTS: dict[str, Any] = {"adapter": "claude-code", "cli": "claude", "timeout": 300}
-DEFAULTS_KEYS = ("runs", "tiers", "max_subtests", "agent", "judges", "judge_system_prompt")
+DEFAULTS_KEYS = (
+    "runs",
+    "tiers",
+    "max_subtests",
+    "agent",
+    "judges",
+    "judge_system_prompt",
+    "max_cost_usd",
+)
 
 
 class ConfigError(ValueError):
@@ -387,6 +395,7 @@ def resolve_experiment(
         "agent": agent,
         "judges": judges,
         "judge_system_prompt": merged.get("judge_system_prompt", DEFAULT_JUDGE_SYSTEM_PROMPT),
+        "max_cost_usd": merged.get("max_cost_usd"),
     }
 
 

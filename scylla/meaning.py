@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 CURRENT_VERSION = 2
 LEGACY_VERSION = 1
 # Execution limits: raising a timeout must not throw finished work away.
-AGENT_LIMITS = ("timeout", "rate_limit_backoff")
+AGENT_LIMITS = ("timeout", "rate_limit_backoff", "max_cost_usd_per_run")
 JUDGE_LIMITS = ("timeout", "slot", "rate_limit_backoff")
 
 REASONS = {

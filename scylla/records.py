@@ -35,7 +35,7 @@ def valid_agent_result(d: Any) -> bool:
         isinstance(d, dict)
         and _int(d.get("exit_code"))
         and valid_tokens(d.get("token_stats"))
-        and _num(d.get("cost_usd"))
+        and (_num(d.get("cost_usd")) or d.get("cost_usd") is None)  # None: unknown
         and _int(d.get("api_calls"))
     )
 
@@ -69,7 +69,7 @@ def valid_run_result(d: Any) -> bool:
         isinstance(d, dict)
         and _int(d.get("run_number"))
         and _int(d.get("exit_code"))
-        and _num(d.get("cost_usd"))
+        and (_num(d.get("cost_usd")) or d.get("cost_usd") is None)  # None: unknown
         and isinstance(d.get("token_stats"), dict)
         and _num(d.get("judge_score"))
         and isinstance(d.get("judge_passed"), bool)

@@ -74,6 +74,11 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         "std_dev": std,
         "consistency": max(0.0, 1.0 - std / mean) if mean else 0.0,
         "total_cost": float(df["cost_usd"].sum()) if len(df) else 0.0,
+        # runs whose agent was killed before its final answer: their cost is unknown and left
+        # out of total_cost (never counted as 0 in a mean)
+        "runs_with_unknown_cost": int(
+            (df["present"] & df["cost_usd"].isna()).sum() if len(df) else 0
+        ),
         # what was spent on attempts these results replaced (never dropped from the spend)
         "earlier_attempts_cost": float(df["earlier_attempts_cost_usd"].sum()) if len(df) else 0.0,
         "attempts": int(df["attempts"].sum()) if len(df) else 0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scylla import jsonio, records
+from scylla import failures, jsonio, records
 from scylla.paths import RunPaths
 
 FAILURE_TOKENS = records.TOKEN_KEYS
@@ -32,11 +32,17 @@ def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
             raise records.CorruptInput(f"{path} ({what}) is missing or corrupt")
     assert agent is not None and timing is not None and judge is not None
     tokens = agent.get("token_stats") or {}
-    agent_cost = float(agent.get("cost_usd") or 0.0)
+    known = isinstance(agent.get("cost_usd"), int | float)
+    agent_cost = float(agent["cost_usd"]) if known else None  # unknown: a killed CLI
     judge_cost = float(judge.get("cost_usd") or 0.0)
     agent_s = float(timing.get("agent_duration_seconds") or 0.0)
     judge_s = float(judge.get("judge_duration_seconds") or 0.0)
-    failed = agent_failed(agent, jsonio.read_text(rp.agent_output))
+    output = jsonio.read_text(rp.agent_output)
+    failed = agent_failed(agent, output)
+    why_class, why = failures.of_agent_result(agent, output)
+    if not why_class and not judge.get("is_valid"):
+        invalid = [j for j in judge.get("judges", []) if not j.get("is_valid")]
+        why_class, why = failures.JUDGE, f"{len(invalid)} judge(s) without a valid judgment"
     from scylla.status import spend_of
 
     attempt, attempts_made, earlier = spend_of(rp.dir)
@@ -47,7 +53,8 @@ def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
         "tokens_input": int(tokens.get("input_tokens", 0))
         + int(tokens.get("cache_read_tokens", 0)),
         "tokens_output": int(tokens.get("output_tokens", 0)),
-        "cost_usd": agent_cost + judge_cost,
+        "cost_usd": agent_cost + judge_cost if agent_cost is not None else None,
+        "cost_known": agent_cost is not None,
         "agent_cost_usd": agent_cost,
         "judge_cost_usd": judge_cost,
         "duration_seconds": agent_s + judge_s,
@@ -55,6 +62,9 @@ def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
         "judge_duration_seconds": judge_s,
         "api_calls": agent.get("api_calls", 0),
         "agent_failed": failed,
+        # why this run is not a clean result: agent (a fail) or judge (reported apart)
+        "failure_class": why_class or None,
+        "failure_reason": why or None,
         "timed_out": bool(agent.get("timed_out")),
         "judge_score": judge.get("score", 0.0),
         "judge_passed": bool(judge.get("passed")),

@@ -184,9 +184,10 @@ class ProgressFilter:
     # what snakemake says when it was stopped on purpose (scylla says it better)
     STOPPED = re.compile(r"^(WorkflowError:|At least one job did not complete successfully)")
 
-    def __init__(self, echo, stopping=lambda: False) -> None:
+    def __init__(self, echo, stopping=lambda: False, muted=lambda: False) -> None:
         self.echo = echo
-        self.stopping = stopping
+        self.stopping = stopping  # stopped on purpose: drop snakemake's failure summary
+        self.muted = muted  # stopped by a fatal error: scylla says it in one line at the end
         self.nothing_to_do = False
         self.steps_done = 0
         self._said: set[str] = set()
@@ -198,7 +199,7 @@ class ProgressFilter:
         if m:
             self.steps_done = int(m.group(1))
         text = line.strip()
-        if not text or self.CHATTER.match(text):
+        if not text or self.CHATTER.match(text) or self.muted():
             return
         once = next((o for o in self.ONCE if text.startswith(o)), None)
         if once is not None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scylla import attempts, jsonio, meaning, paths, procs, records, snakemeta
+from scylla import attempts, failures, jsonio, meaning, paths, procs, records, snakemeta
 from scylla.config import Experiment
 from scylla.meaning import Meaning
 from scylla.paths import ExperimentPaths, JudgePaths
@@ -36,6 +36,10 @@ class RunStatus:
     cost_usd: float = 0.0
     attempts: int = 0  # agent attempts made (the current one included)
     earlier_cost_usd: float = 0.0  # spent on attempts that were replaced (agent and judges)
+    # why it is not a clean result: infra (retried, kept out of the statistics), agent (a
+    # fail), judge (no valid judgment); "" when it is one, or still in progress
+    failure_class: str = ""
+    failure_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +73,11 @@ def _attempt_note(att: attempts.Attempt | None) -> str:
     if att.lease_alive():
         pid = (att.record.get("lease") or {}).get("pid")
         return f"attempt {att.number} is running (pid {pid})"
+    if att.state == attempts.FINISHED and not att.retired and att.record.get("promoted_at"):
+        return (
+            f"attempt {att.number} finished after its scheduler stopped and promoted its "
+            "files: `scylla repair` clears the marker (no new agent call)"
+        )
     if att.state == attempts.FINISHED and not att.retired:
         return (
             f"attempt {att.number} finished after its scheduler stopped: "
@@ -77,6 +86,10 @@ def _attempt_note(att: attempts.Attempt | None) -> str:
     if att.state == attempts.FAILED:
         return f"attempt {att.number} failed: {att.record.get('error', '')}".strip()
     return f"attempt {att.number} was interrupted"
+
+
+def _infra(why: str) -> dict[str, Any]:
+    return {"class": (failures.INFRA, why)}
 
 
 def _agent_status(
@@ -97,15 +110,18 @@ def _agent_status(
         return (
             "partial",
             "agent job interrupted (Snakemake incomplete marker)" + (f"; {note}" if note else ""),
-            {},
+            _infra("interrupted"),
         )
     if not names:
         newest = attempts.current(Path(att_dir)) if os.path.isdir(att_dir) else None
         if newest is None or newest.retired and newest.state != attempts.RUNNING:
             return "missing", "never started", {}
         if newest.state == attempts.FAILED:
-            return "missing", _attempt_note(newest), {}
-        return "partial", _attempt_note(newest), {}
+            kind = newest.record.get("kind", "infra")
+            return "missing", _attempt_note(newest), _infra(f"{kind}: {newest.record.get('error')}")
+        if newest.lease_alive():
+            return "partial", _attempt_note(newest), {}
+        return "partial", _attempt_note(newest), _infra(_attempt_note(newest))
     timing = jsonio.read_json(join(run_dir, paths.AGENT_FILES["timing"]))
     ended = records.valid_timing(timing) and records.valid_command_log(
         jsonio.read_json(join(run_dir, paths.AGENT_FILES["command_log"]))
@@ -143,7 +159,8 @@ def _finished_status(run_dir: str, names: set[str], timing: dict) -> tuple[str, 
         if "output.txt" in names
         else ""
     )
-    mine = {"cost_usd": (result or {}).get("cost_usd"), "attempt": number}
+    cls, why = failures.of_agent_result(result or {}, output)
+    mine = {"cost_usd": (result or {}).get("cost_usd"), "attempt": number, "class": (cls, why)}
     if agent_failed(result or {}, output):
         return "failed", "the agent left no usable output", mine
     if result is None:
@@ -153,15 +170,24 @@ def _finished_status(run_dir: str, names: set[str], timing: dict) -> tuple[str, 
         return "results", "run_result.json missing or corrupt", mine
     if records.read(join(run_dir, paths.CONSENSUS), records.valid_consensus) is None:
         return "results", "judge/result.json missing or corrupt", mine
+    if not cls and run_result.get("failure_class") == failures.JUDGE:
+        cls, why = failures.JUDGE, str(run_result.get("failure_reason") or "")
     cost = run_result.get("cost_usd", result.get("cost_usd"))
-    return "completed", "", {"cost_usd": cost, "attempt": number}
+    return "completed", "", {"cost_usd": cost, "attempt": number, "class": (cls, why)}
 
 
 def _judge_status(
-    run_dir: str, slot: str, agent: str, incomplete: set[str], wanted: Meaning | None
+    run_dir: str,
+    slot: str,
+    agent: str,
+    incomplete: set[str],
+    wanted: Meaning | None,
+    live: bool = False,
 ) -> tuple[str, str, int | None]:
     """(status, reason, the judge attempt promoted now) of one judge slot."""
     st, why, judgment = _judge_state(run_dir, slot, agent, incomplete, wanted)
+    if live and why.startswith("judge job interrupted"):
+        why = "judge job running (snakemake is working here)"
     number = (judgment or {}).get("attempt")
     return st, why, number if isinstance(number, int) else None
 
@@ -191,6 +217,9 @@ def _judge_state(
     newest = attempts.current(jp.attempts) if os.path.isdir(jp.attempts) else None
     if newest is not None and newest.lease_alive():
         return "partial", f"judge attempt {newest.number} is running", None
+    if newest is not None and newest.state == attempts.FAILED:
+        kind, error = newest.record.get("kind", "infra"), newest.record.get("error", "")
+        return "missing", f"judge attempt {newest.number} failed: {kind}: {error}", None
     known = [*paths.JUDGE_FILES.values(), paths.ATTEMPTS_DIR]
     if not any(os.path.exists(os.path.join(slot_dir, n)) for n in known):
         return "missing", "", None
@@ -280,12 +309,27 @@ def classify(
     judges = []
     for s in slots:
         wanted = (expected_judges or {}).get(s)
-        st, why, number = _judge_status(run_dir, s, status, incomplete, wanted)
+        st, why, number = _judge_status(run_dir, s, status, incomplete, wanted, live)
         current[s] = number
-        judges.append({"slot": s, "status": st, "reason": why})
+        judges.append({"slot": s, "status": st, "reason": why, "class": _slot_class(st, why)})
     made, earlier = _spend(run_dir, current)
     cost = float(mine.get("cost_usd") or 0.0)
-    return RunStatus("", "", 0, status, judges, reason, cost, made or (1 if names else 0), earlier)
+    cls, why = mine.get("class", ("", ""))
+    out = RunStatus("", "", 0, status, judges, reason, cost, made or (1 if names else 0), earlier)
+    out.failure_class, out.failure_reason = cls, why
+    return out
+
+
+def _slot_class(status: str, reason: str) -> str:
+    if status == "agent_failed":
+        return failures.AGENT
+    if status == "failed" and reason.startswith("invalid judgment"):
+        return failures.JUDGE
+    if status == "partial" and "interrupted" in reason:
+        return failures.INFRA
+    if status == "missing" and " failed: " in reason:
+        return failures.INFRA
+    return ""
 
 
 def collect(
@@ -320,10 +364,16 @@ def select(
     subtests: list[str] | None = None,
     run_numbers: list[int] | None = None,
     statuses: list[str] | None = None,
+    classes: list[str] | None = None,
 ) -> list[RunStatus]:
-    """Filter runs; `statuses` matches the agent status or any judge slot status."""
+    """Filter runs; `statuses` matches the agent status or any judge slot status, `classes`
+    the run's failure class or any judge slot's."""
 
     def keep(r: RunStatus) -> bool:
+        if classes and not (
+            r.failure_class in classes or any(j.get("class") in classes for j in r.judges)
+        ):
+            return False
         if tiers and r.tier not in tiers:
             return False
         if subtests and r.subtest not in subtests:

@@ -29,12 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     secrets.register_env(exp.agent.get("env") or {})
     root = a.run_dir.parents[3]
     tier, subtest, run = a.run_dir.parts[-3], a.run_dir.parts[-2], a.run_dir.name[4:]
-    from scylla import steps
+    from scylla import failures, joblog, steps, stopping
     from scylla.adapters.base import InfraError
 
     try:
+        earlier = stopping.stopped(Path.cwd()) if a.rule in ("agent", "judge") else None
+        if earlier is not None:  # this scheduler was stopped: start no paid call
+            raise InfraError("stopped", f"not started: {earlier['message']}")
         _dispatch(steps, a, root, exp, tier, subtest, run)
     except InfraError as exc:
+        if exc.fatal:  # waiting cannot heal it: no new paid job in this scheduler
+            fix = failures.fix_for(exc.kind)
+            stopping.stop(Path.cwd(), exc.kind, exc.message, fix)
+            joblog.append(a.log, f"stopping the scheduler: {exc.message} ({fix})")
         # Expected and retried by Snakemake: one line, the details are in the log.
         print(f"scylla: infrastructure error {exc} (log: {a.log})", file=sys.stderr)
         return 1

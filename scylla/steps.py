@@ -88,7 +88,8 @@ def judge(
     from scylla.judges import slot
 
     with job_log(log, f"judge slot {slot_id}"):
-        slot.run_slot(exp, _ep(root, exp).run(tier, subtest, run), slot_id, attempt, Path(log))
+        ep = _ep(root, exp)
+        slot.run_slot(exp, ep.run(tier, subtest, run), slot_id, attempt, Path(log), ep)
 
 
 def ensure_judgments(exp: Experiment, rp: RunPaths, say) -> None:

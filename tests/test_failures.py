@@ -1,8 +1,8 @@
 """Agent failure semantics, driven by the stand-in's modes.
 
 A failed *agent* (bad work, max turns, no output, timeout) is a successful job whose artifacts
-record the failure, and the run is judged. An *infrastructure* error (rate limit, auth, CLI
-missing) fails the job: its outputs are dropped, Snakemake retries it.
+record the failure, and the run is judged. An *infrastructure* error (a rate limit here) fails
+the job: its outputs are dropped, Snakemake retries it.
 
 One snakemake invocation serves every test of this file: one experiment per mode (runs: 1,
 one subtest, one judge), the mode set through the agent's configured environment; the
@@ -57,7 +57,6 @@ def failures(tmp_path_factory) -> Outcome:
         one_run_experiment("hang", env={"CLAUDE_STANDIN_MODE": "hang"}, timeout=HANG_TIMEOUT),
         # infrastructure errors: the job fails (and is retried)
         one_run_experiment("ratelimit", env={"CLAUDE_STANDIN_MODE_FILE": str(once)}),
-        one_run_experiment("auth", env={"CLAUDE_STANDIN_MODE": "auth"}),
     )
     return Outcome(wd, smk(wd))
 
@@ -138,16 +137,17 @@ def test_hanging_agent_leaves_no_process_behind(failures):
 # -------------------------------------------------------------------- infrastructure errors
 
 
-def test_infrastructure_errors_fail_the_workflow(failures):
-    assert failures.proc.returncode != 0
+def test_a_transient_infrastructure_error_is_retried_to_success(failures):
+    assert failures.proc.returncode == 0, output_of(failures.proc)[-3000:]
     failed = failed_jobs(output_of(failures.proc))
     per_exp = {}
     for rule, log in failed:
         assert rule == "agent", (rule, log)
         name = log.split("/")[1]
         per_exp[name] = per_exp.get(name, 0) + 1
-    # first attempt + 2 retries (profile) for the permanent errors; one for the rate limit
-    assert per_exp == {"auth": 3, "ratelimit": 1}, failed
+    # the rate limit: one failed try, then the retry succeeds (auth and the other setup errors
+    # stop the scheduler instead: tests/test_fail_fast.py)
+    assert per_exp == {"ratelimit": 1}, failed
 
 
 def test_rate_limit_is_retried_and_the_retry_succeeds(failures):
@@ -161,23 +161,13 @@ def test_rate_limit_is_retried_and_the_retry_succeeds(failures):
     assert load(r.judge_slot("01").judgment)["is_valid"] is True
     assert r.run_result.is_file()
     log = failures.log("ratelimit").read_text()
-    assert "attempt 2" in log
+    assert "snakemake try 2" in log
 
 
 def test_failed_attempts_log_survives_the_retry(failures):
     logs = ep(failures.dir, "ratelimit").logs
     text = "".join(p.read_text() for p in sorted(logs.rglob("*")) if p.is_file())
-    assert "attempt 1" in text and "rate_limit" in text, text
-
-
-def test_auth_failure_fails_after_retries_without_outputs(failures):
-    r = failures.run("auth")
-    for f in (*r.agent_outputs.values(), r.agent_result, r.run_result):
-        assert not f.exists(), f
-    assert not ep(failures.dir, "auth").report().exists()
-    log = failures.log("auth").read_text()
-    assert "[auth]" in log, log
-    assert "attempt 3" in log, log  # the first try + 2 retries of the profile
+    assert "snakemake try 1" in text and "rate_limit" in text, text
 
 
 def test_a_missing_cli_stops_before_any_job(tmp_path):

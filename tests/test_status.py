@@ -121,6 +121,8 @@ def test_csv_and_table_formats_agree_with_json(states):
         "judge_01",
         "judge_02",
         "reason",
+        "failure_class",
+        "failure_reason",
         "cost_usd",
         "attempts",
         "earlier_cost_usd",
@@ -216,5 +218,7 @@ def test_status_json_is_a_list_of_plain_objects(states):
         "cost_usd",
         "attempts",
         "earlier_cost_usd",
+        "failure_class",
+        "failure_reason",
     }
-    assert set(data[0]["judges"][0]) == {"slot", "status", "reason"}
+    assert set(data[0]["judges"][0]) == {"slot", "status", "reason", "class"}

@@ -11,20 +11,31 @@ from scylla import process
 from scylla.process import ProcessResult, base_env
 from scylla.secrets import REDACTED
 
-RATE_LIMIT_SIGNS = ("429", "rate limit", "rate_limit", "overloaded", "usage limit")
+RATE_LIMIT_SIGNS = ("429", "rate limit", "rate_limit", "usage limit")
+OVERLOAD_SIGNS = ("529", "overloaded")
+NETWORK_SIGNS = ("econnreset", "etimedout", "enotfound", "connection error", "network error")
 AUTH_SIGNS = ("invalid api key", "please run /login", "authentication_error", "oauth token")
+ROOT_SIGNS = ("cannot be used with root/sudo privileges",)
 
 
 class InfraError(RuntimeError):
     """The agent could not run for reasons outside its control: the job must fail (and retry).
 
-    kind: cli_missing | auth | rate_limit | killed | infra
+    kind: one of scylla.failures.KINDS (cli_missing, auth, env_refused, spend_cap: fatal;
+    rate_limit, overloaded, network, killed, infra: transient).
     """
 
     def __init__(self, kind: str, message: str, result: ProcessResult | None = None):
         super().__init__(f"[{kind}] {message}")
         self.kind = kind
+        self.message = message
         self.result = result
+
+    @property
+    def fatal(self) -> bool:
+        from scylla.failures import is_fatal
+
+        return is_fatal(self.kind)
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,9 @@ class Usage:
     subtype: str | None = None
     result_text: str = ""
     session_id: str | None = None
+    # False when the CLI left no final answer (killed, timed out, crashed): its cost is then
+    # unknown, never 0
+    cost_known: bool = True
 
     @property
     def token_stats(self) -> dict[str, int]:

@@ -44,7 +44,7 @@ def parse_usage(stdout: str, exit_code: int) -> Usage:
     """Map Claude's JSON to Usage: num_turns -> api_calls, total_cost_usd -> cost_usd."""
     obj = find_result_object(stdout)
     if obj is None:
-        return Usage(exit_code=exit_code, is_error=exit_code != 0)
+        return Usage(exit_code=exit_code, is_error=exit_code != 0, cost_known=False)
     usage = obj.get("usage") or {}
     try:
         cost = float(obj.get("total_cost_usd") or 0.0)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from scylla import archive, paths, snakemeta, status
+from scylla import archive, paths, snakemeta, spend, status, stopping
 from scylla import targets as targets_mod
 from scylla.commands import guard
 from scylla.commands.progress import Progress, summary_line
@@ -125,7 +126,9 @@ def print_plan(stats: dict[str, int], header: str) -> None:
         print("  (none: every requested file is present and up to date)")
 
 
-def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
+def _execute(args, ep, exp, inv: Invocation, what: str, tiers: dict | None = None) -> int:
+    """Run (or dry-run) the invocation. `tiers`: the agent runs per tier it re-runs, for the
+    dry-run's cost forecast (the judge calls come from snakemake's own plan)."""
     extra = list(getattr(args, "snakemake_args", []))
     if args.cores:
         extra += ["--cores", str(args.cores)]
@@ -144,9 +147,15 @@ def _execute(args, ep, exp, inv: Invocation, what: str) -> int:
             print(proc.stdout + proc.stderr)
             return proc.returncode
         print_plan(stats, "jobs snakemake would run:")
+        if what != "regenerate":
+            agents = tiers if tiers is not None else {}
+            print(spend.forecast(ep, agents, stats.get("judge", 0)).line())
         return 0
     with Progress(lambda: summary_line([(ep, exp)])):
         proc = inv.run("--quiet", "rules", "host", "reason")
+    record = stopping.read(guard.workdir_of(ep))
+    if record is not None:
+        print(stopping.line(record), file=sys.stderr)
     return proc.returncode
 
 
@@ -189,7 +198,10 @@ def cmd_rerun_agents(args: argparse.Namespace) -> int:
     if args.dry_run and archived:
         # What the run will do once those attempts are archived.
         inv.extra = ["--forcerun", *rel_targets(inv, archived)]
-    return _execute(args, ep, exp, inv, "re-run")
+    tiers: dict[str, int] = {}
+    for r in chosen:
+        tiers[r.tier] = tiers.get(r.tier, 0) + 1
+    return _execute(args, ep, exp, inv, "re-run", tiers)
 
 
 def cmd_rerun_judges(args: argparse.Namespace) -> int:

@@ -11,7 +11,18 @@ from typing import Any
 
 import yaml
 
-from scylla import archive, config, jsonio, paths, snakemeta, status, targets
+from scylla import (
+    archive,
+    config,
+    jsonio,
+    meaning,
+    paths,
+    snakemeta,
+    spend,
+    status,
+    stopping,
+    targets,
+)
 from scylla.commands import guard, preflight
 from scylla.commands.progress import Progress, summary_line
 from scylla.hashing import digest
@@ -54,6 +65,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--timeout", type=float, metavar="S", help="agent timeout in seconds")
     p.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="spend cap of the experiment (every attempt counted); no new paid job past it",
+    )
+    p.add_argument(
         "--max-subtests", type=int, metavar="N", help="run only the first N subtests per tier now"
     )
     p.add_argument(
@@ -91,6 +108,8 @@ def apply_overrides(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, 
             agent["model"] = args.model
         if args.timeout:
             agent["timeout"] = args.timeout
+        if args.max_cost:
+            exp["max_cost_usd"] = args.max_cost
         exp["agent"] = agent
         judges = [dict(j) for j in exp.get("judges", cfg.get("judges", []))]
         if args.judge_model:
@@ -128,6 +147,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
     if not dry and snakemeta.locks(Path.cwd()):  # left by a killed snakemake: say so, once
         raise SystemExit(guard.lock_message(Path.cwd(), [ep.dir for ep, _ in pairs]))
+    if not dry:
+        stopping.clear(Path.cwd())  # a new run: an earlier stop does not bind it
     if not dry and not confirm_meaning_changes(pairs, args.yes):
         return 2
     for ep, _exp in pairs:
@@ -152,6 +173,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra += ["--forcerun", *(str(f) for f in corrupt)]
     if args.verbose or dry:
         code = inv.run(*extra).returncode
+        if dry and code == 0:
+            print(_forecast_line(pairs, chosen))
     else:
         out = ProgressFilter(
             echo=lambda line: print(line, flush=True), stopping=lambda: inv.stopped
@@ -169,9 +192,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet and not dry:
         for ep, _exp in pairs:
             print(f"results: {ep.dir}   status: scylla status {ep.dir}")
-    if code != 0 and not inv.stopped:
+    fatal = stopping.read(Path.cwd()) if not dry else None
+    if fatal is not None:
+        print(stopping.line(fatal), file=sys.stderr)
+        print(
+            "  `scylla status` shows where every run stands; fix it and run again.", file=sys.stderr
+        )
+    elif code != 0 and not inv.stopped:
         _explain_failure(code, pairs)
     return code
+
+
+def _forecast_line(pairs, chosen) -> str:
+    """What the planned paid work will cost, from what finished runs cost so far."""
+    lines = []
+    for ep, exp in pairs:
+        runs = status.collect(ep, exp) if ep.dir.is_dir() else []
+        if chosen is not None:
+            keep = set(chosen[exp.name])
+            runs = [r for r in runs if (r.tier, r.subtest, r.run) in keep]
+        agents, judges = spend.work_left(runs)
+        if not ep.dir.is_dir():
+            agents = {t: exp.runs * len(exp.tiers[t]["subtests"]) for t in exp.tiers}
+            judges = sum(agents.values()) * len(exp.slots)
+        lines.append(f"{exp.name}: " + spend.forecast(ep, agents, judges).line())
+    return "\n".join(lines)
 
 
 def selected(pairs, args: argparse.Namespace) -> dict[str, list[tuple[str, str, int]]] | None:
@@ -180,7 +225,7 @@ def selected(pairs, args: argparse.Namespace) -> dict[str, list[tuple[str, str, 
     They select what runs now and never change the experiment: its saved configuration,
     status and reports keep every tier, subtest and run of the config.
     """
-    if not (args.tiers or args.runs or args.max_subtests):
+    if not args.tiers and args.runs is None and args.max_subtests is None:
         return None
     out = {}
     for _ep, exp in pairs:
@@ -225,7 +270,11 @@ def meaning_changes(pairs) -> tuple[list[str], int, int]:
         for r in status.collect(ep, exp):
             if r.status == "outdated":
                 n_agents += 1
-                agents.update([r.reason])
+                wanted = meaning.agent(exp, r.tier, r.subtest).digest
+                kept = _adoptable(ep.run(r.tier, r.subtest, r.run).attempts, wanted)
+                agents.update(
+                    [r.reason + (" (an earlier attempt fits: no new call)" if kept else "")]
+                )
                 continue
             for j in r.judges:
                 if j["status"] == "outdated":
@@ -234,6 +283,20 @@ def meaning_changes(pairs) -> tuple[list[str], int, int]:
     lines = [f"  {n} run(s): {why}" for why, n in agents.most_common()]
     lines += [f"  {n} judge slot(s): {why}" for why, n in judges.most_common()]
     return lines, n_agents, n_judges
+
+
+def _adoptable(root: Path, digest: str) -> bool:
+    """An earlier attempt with this meaning the run would adopt again (a config switched
+    back): re-running it costs nothing."""
+    from scylla import attempts
+
+    return any(
+        a.state == attempts.FINISHED
+        and (not a.retired or a.superseded_only)
+        and a.meaning is not None
+        and a.meaning.digest == digest
+        for a in attempts.listing(root)
+    )
 
 
 def confirm_meaning_changes(pairs, yes: bool) -> bool:
@@ -247,8 +310,8 @@ def confirm_meaning_changes(pairs, yes: bool) -> bool:
     )
     print("\n".join([head, *lines]), file=sys.stderr)
     print(
-        "Their current attempts stay under attempts/ (nothing is deleted) and new calls "
-        "are paid for.",
+        "Their current attempts stay under attempts/ (nothing is deleted); new calls are paid "
+        "for, except where an earlier attempt with the same meaning is adopted again.",
         file=sys.stderr,
     )
     if yes:

@@ -15,7 +15,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scylla import attempts, checks, joblog, jsonio, meaning, paths, procs, records, rubric
+from scylla import (
+    attempts,
+    checks,
+    failures,
+    joblog,
+    jsonio,
+    meaning,
+    paths,
+    procs,
+    records,
+    rubric,
+    spend,
+)
 from scylla.adapters.base import InfraError, backoff_seconds
 from scylla.config import Experiment
 from scylla.grading import grade_for
@@ -137,7 +149,12 @@ def prompt_key(rp: RunPaths) -> str:
 
 
 def run_slot(
-    exp: Experiment, rp: RunPaths, slot: str, attempt: int = 1, log: Path | None = None
+    exp: Experiment,
+    rp: RunPaths,
+    slot: str,
+    attempt: int = 1,
+    log: Path | None = None,
+    ep: paths.ExperimentPaths | None = None,
 ) -> None:
     cfg = exp.judge(slot)
     jp = rp.judge_slot(slot)
@@ -156,7 +173,15 @@ def run_slot(
         if old.corrupt and rebuild_record(jp, old, key):
             say(f"judge attempt {old.number}: its damaged record was rebuilt from its files")
     budget = 2 * float(cfg.get("timeout", 300)) + 120
-    got = attempts.claim(jp.attempts, "judge", wanted, key, budget, say)
+    got = attempts.claim(
+        jp.attempts,
+        "judge",
+        wanted,
+        key,
+        budget,
+        say,
+        before_begin=lambda: spend.refuse_over_cap(ep, exp) if ep is not None else None,
+    )
     att = got.attempt
     if got.adopted:
         say(f"adopting judge attempt {att.number}: it finished earlier; no new judge call")
@@ -168,8 +193,21 @@ def run_slot(
             judgment, extra = _judge(exp, cfg, rp, jp, att, slot, attempt)
         except BaseException as exc:
             with contextlib.suppress(Exception):
-                state = attempts.FAILED if isinstance(exc, InfraError) else attempts.INTERRUPTED
-                att.update(state=state, ended_at=attempts.now(), error=attempts.stop_reason(exc))
+                if isinstance(exc, InfraError):
+                    att.update(
+                        state=attempts.FAILED,
+                        ended_at=attempts.now(),
+                        error=exc.message,
+                        kind=exc.kind,
+                    )
+                    if ep is not None:
+                        spend.record(ep, att)
+                else:
+                    att.update(
+                        state=attempts.INTERRUPTED,
+                        ended_at=attempts.now(),
+                        error=attempts.stop_reason(exc),
+                    )
             raise
         att.update(
             state=attempts.FINISHED,
@@ -177,6 +215,8 @@ def run_slot(
             cost_usd=extra.get("cost_usd", 0.0),
             is_valid=judgment["is_valid"],
         )
+        if ep is not None:
+            spend.record(ep, att)
     attempts.promote(jp.attempts, att, slot_files(jp))
 
 
@@ -225,6 +265,8 @@ def _judge(
         "attempt": att.number,
         "meaning": att.record["meaning"],
     }
+    why_class, why = failures.of_judgment(judgment)
+    judgment["failure_class"], judgment["failure_reason"] = why_class or None, why or None
     jsonio.write_json(att.path(paths.JUDGE_FILES["judgment"]), judgment)
     return judgment, extra
 

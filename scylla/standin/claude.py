@@ -28,7 +28,8 @@ Environment:
   late_write (a detached child with a scrubbed environment writes ``late.txt`` into the
   working directory by absolute path ``CLAUDE_STANDIN_LATE`` seconds later, default 4; the
   agent answers like ``slow``), printenv (the whole environment printed on stdout and stderr
-  before the answer: what secret scrubbing must catch).
+  before the answer: what secret scrubbing must catch), root_refusal (the real CLI's refusal of
+  --dangerously-skip-permissions as root: that message on stderr, exit 1, nothing on stdout).
 * ``CLAUDE_STANDIN_CALLS``: a file that gets one JSON line per call (role, model, mode, cwd,
   pid): what a test counts as paid calls.
 """
@@ -74,7 +75,10 @@ API_ERRORS = {
     "auth": "Invalid API key · Please run /login",
 }
 JUDGE_FORMATS = ("garbage", "fence", "clean")
-FAULT_MODES = ("slow", "daemon", "hang_setsid", "late_write", "printenv")
+FAULT_MODES = ("slow", "daemon", "hang_setsid", "late_write", "printenv", "root_refusal")
+ROOT_REFUSAL = (
+    "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons"
+)
 KNOWN_MODES = frozenset(
     {
         "normal",
@@ -110,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-format", choices=("text", "json"), default="text")
     parser.add_argument("--dangerously-skip-permissions", action="store_true")
     parser.add_argument("--max-turns", type=int, default=None)
+    parser.add_argument("--max-budget-usd", type=float, default=None)
     parser.add_argument("--system-prompt", default=None)
     parser.add_argument("--system-prompt-file", default=None)
     parser.add_argument("--append-system-prompt", default=None)
@@ -179,6 +184,7 @@ class Call(NamedTuple):
     max_turns: int | None
     cwd: Path
     seed: bytes
+    max_budget_usd: float | None = None
 
 
 def resolve_model(name: str) -> str:
@@ -210,6 +216,7 @@ def make_call(args: argparse.Namespace) -> Call:
         max_turns=args.max_turns,
         cwd=cwd,
         seed=make_seed(model, cwd, prompt, salt),
+        max_budget_usd=args.max_budget_usd,
     )
 
 
@@ -364,16 +371,20 @@ def envelope(call: Call, reply: Reply) -> dict[str, Any]:
     usage = reply.usage
     if usage.input_tokens or usage.output_tokens:
         models[call.model] = model_usage(call.model, usage)
+    subtype, is_error = reply.subtype, reply.is_error
+    cost = sum(entry["costUSD"] for entry in models.values())
+    if call.max_budget_usd is not None and cost > call.max_budget_usd:
+        subtype, is_error = "error_max_budget_usd", True  # the CLI stops at its budget
     return {
         "type": "result",
-        "subtype": reply.subtype,
-        "is_error": reply.is_error,
+        "subtype": subtype,
+        "is_error": is_error,
         "duration_ms": reply.duration_ms,
         "duration_api_ms": reply.duration_api_ms,
         "num_turns": reply.num_turns,
         "result": reply.text,
         "session_id": seeded_uuid(call.seed, "session"),
-        "total_cost_usd": sum(entry["costUSD"] for entry in models.values()),
+        "total_cost_usd": cost,
         "usage": {
             "input_tokens": usage.input_tokens,
             "cache_creation_input_tokens": usage.cache_creation,
@@ -1135,6 +1146,9 @@ def run(call: Call, mode: str) -> int:
     record_call(call, mode)
     if mode == "hang":
         return hang()
+    if mode == "root_refusal":  # what the real CLI does as root (uid 0, no IS_SANDBOX=1)
+        sys.stderr.write(ROOT_REFUSAL + "\n")
+        return 1
     ended = fault(mode)
     if ended is not None:
         return ended
