@@ -177,6 +177,19 @@ def smk(
     )
 
 
+def scylla(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """The real `scylla` CLI in `workdir`; the stand-in logs its calls to calls.jsonl there."""
+    return subprocess.run(
+        [str(VENV_BIN / "scylla"), *map(str, args)],
+        cwd=workdir,
+        env={**smk_env(), "CLAUDE_STANDIN_CALLS": str(Path(workdir) / "calls.jsonl")},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def output_of(proc: subprocess.CompletedProcess[str]) -> str:
     return (proc.stdout or "") + (proc.stderr or "")
 

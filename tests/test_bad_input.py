@@ -12,20 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pipeline_helpers import REPO, VENV_BIN, experiment_cfg, output_of, smk, smk_env
+from pipeline_helpers import REPO, VENV_BIN, experiment_cfg, output_of, scylla, smk, smk_env
 
 TASK = REPO / "config" / "tasks" / "textstats"
-
-
-def scylla(wd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "scylla"), *args],
-        cwd=wd,
-        env=smk_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def with_exp(**changes):

@@ -3,21 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
-from pipeline_helpers import CONFIG_NAME, VENV_BIN, ep, rp, smk_env
-
-
-def scylla(workdir, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "scylla"), *args],
-        cwd=workdir,
-        env=smk_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+from pipeline_helpers import CONFIG_NAME, ep, rp, scylla
 
 
 def test_run_again_says_nothing_is_left_to_do(workdir):

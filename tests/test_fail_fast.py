@@ -4,27 +4,15 @@ the fix; nothing is recorded as an agent failure; status says `infra` and why.""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 import yaml
-from pipeline_helpers import REPO, VENV_BIN, experiment_cfg, smk_env
+from pipeline_helpers import REPO, experiment_cfg, scylla
 
 CASES = {
     "root": ("root_refusal", "refuses to run as root", "non-root user"),
     "auth": ("auth", "not authenticated", "claude /login"),
 }
-
-
-def scylla(wd, *args):
-    return subprocess.run(
-        [str(VENV_BIN / "scylla"), *args],
-        cwd=wd,
-        env={**smk_env(), "CLAUDE_STANDIN_CALLS": str(wd / "calls.jsonl")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

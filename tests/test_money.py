@@ -7,24 +7,12 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import yaml
-from pipeline_helpers import REPO, VENV_BIN, experiment_cfg, smk_env
+from pipeline_helpers import REPO, experiment_cfg, scylla
 
 from scylla import paths, spend
-
-
-def scylla(wd, *args):
-    return subprocess.run(
-        [str(VENV_BIN / "scylla"), *args],
-        cwd=wd,
-        env={**smk_env(), "CLAUDE_STANDIN_CALLS": str(wd / "calls.jsonl")},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def files_of(run_dir: Path) -> dict[str, str]:
