@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from scylla import config, failures, paths, status
-from scylla.commands import recovery, runner
+from scylla.commands import recovery, report, runner
 
 EPILOG_STATUS = """examples:
   scylla status results/demo
@@ -264,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     runner.add_parser(sub)
     recovery.add_parsers(sub, add_filters)
+    report.add_parser(sub)
     return parser
 
 

@@ -224,8 +224,13 @@ def write_experiment(ep: ExperimentPaths, exp: Experiment) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         jsonio.write_text(path, frames[name].to_csv(index=False))
     summary = summarize(runs)
+    present = int(runs["present"].sum()) if len(runs) else 0
     report = {
         "experiment": exp.name,
+        # a report of an experiment that is not finished says so, with the counts
+        "partial": present < len(runs),
+        "runs": {"configured": int(len(runs)), "with_results": present},
+        "spend": spend_section(ep, exp),
         "summary": summary,
         "token_stats": _tokens(runs),
         "tiers": tier_df.to_dict(orient="records"),
@@ -233,10 +238,41 @@ def write_experiment(ep: ExperimentPaths, exp: Experiment) -> None:
         "generated_at": _now(),
     }
     jsonio.write_json(ep.report(), report)
-    md = _summary_md(f"Experiment Report: {exp.name}", summary) + "\n## Tiers\n\n"
+    md = _summary_md(f"Experiment Report: {exp.name}", summary)
+    if report["partial"]:
+        md += f"\n**Partial**: {present} of {len(runs)} runs have results.\n"
+    if report["spend"]["stopped_by_spend_cap"]:
+        sp = report["spend"]
+        md += f"\n**Stopped by the spend cap**: ${sp['spent_usd']:.2f} of ${sp['cap_usd']:.2f}.\n"
+    md += "\n## Tiers\n\n"
     md += _md_table(tier_df) + "\n## Tier Reports\n\n"
     md += "\n".join(f"- [{t}](./{t}/report.md)" for t in exp.tiers) + "\n"
     jsonio.write_text(ep.report("md"), md)
+
+
+def spend_section(ep: ExperimentPaths, exp: Experiment) -> dict[str, Any]:
+    """Everything paid (replaced and failed attempts included), the cap, whether it stopped
+    the experiment, and how many attempts have an unknown cost."""
+    from scylla import spend
+
+    s = spend.spent(ep)
+    cap = spend.cap_of(exp)
+    return {
+        "spent_usd": round(s.total, 6),
+        "cap_usd": cap,
+        "stopped_by_spend_cap": cap is not None and s.total >= cap,
+        "attempts_of_unknown_cost": s.unknown,
+    }
+
+
+def write_all(ep: ExperimentPaths, exp: Experiment) -> None:
+    """Every report of the experiment from the run artifacts on disk (no job of any kind):
+    a partial experiment gets partial reports, labelled so."""
+    for tier, subtest in exp.subtests():
+        write_subtest(ep, exp, tier, subtest)
+    for tier in exp.tiers:
+        write_tier(ep, exp, tier)
+    write_experiment(ep, exp)
 
 
 def _judge_frame(ep: ExperimentPaths, exp: Experiment) -> pd.DataFrame:

@@ -50,3 +50,15 @@ def test_selection_options_outside_the_experiment_are_errors(workdir):
         proc = scylla(workdir, "run", CONFIG_NAME, *args, "--dry-run")
         assert proc.returncode != 0 and words in proc.stderr, proc.stderr
         assert proc.stderr.count("\n") == 1, proc.stderr  # one line
+
+
+def test_report_rebuilds_every_report_and_labels_a_partial_experiment(workdir):
+    import shutil
+
+    shutil.rmtree(rp(workdir, "T0", "01", 2).dir)
+    proc = scylla(workdir, "report", "results/mini", "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    head = json.loads(proc.stdout)
+    assert head["partial"] is True and head["runs"] == {"configured": 4, "with_results": 3}
+    assert "**Partial**: 3 of 4 runs" in ep(workdir).report("md").read_text()
+    assert ep(workdir).subtest_report("T0", "01").is_file()

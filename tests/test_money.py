@@ -36,6 +36,9 @@ def test_the_spend_cap_stops_cleanly_and_raising_it_finishes_the_rest(tmp_path):
     assert 0.3 <= spent <= 0.3 + one_job  # at most the one job running with --parallel 1
     table = scylla(tmp_path, "status", "results/mini").stdout
     assert "stopped by the spend cap" in table, table
+    report = json.loads(ep.report().read_text())
+    assert report["partial"] and report["spend"]["stopped_by_spend_cap"], report["spend"]
+    assert "Stopped by the spend cap" in ep.report("md").read_text()
     rows = json.loads(scylla(tmp_path, "status", "results/mini", "--format", "json").stdout)
     done = [r for r in rows if r["status"] in ("completed", "failed")]
     assert done and len(done) < len(rows)

@@ -195,6 +195,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     fatal = stopping.read(Path.cwd()) if not dry else None
     if fatal is not None:
         print(stopping.line(fatal), file=sys.stderr)
+        if fatal.get("kind") == "spend_cap":  # the reports say so, partial as they are
+            from scylla import reports
+
+            for ep, exp in pairs:
+                if ep.dir.is_dir():
+                    reports.write_all(ep, exp)
         print(
             "  `scylla status` shows where every run stands; fix it and run again.", file=sys.stderr
         )

@@ -1,0 +1,46 @@
+"""`scylla report`: every report of an experiment rebuilt from its run artifacts alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+EPILOG = """examples:
+  scylla report results/demo                  # report.json|md, tier and subtest reports, tables
+  scylla report results/demo --format json    # and print the headline figures
+Works on unfinished experiments: their reports say `partial`, with the counts. Starts no job.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="rebuild the reports from the run artifacts (no agent or judge)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("results_dir", type=Path, help="an experiment directory: results/<experiment>")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from scylla import reports
+    from scylla.cli import load_experiment
+    from scylla.commands import guard
+
+    ep, exp = load_experiment(args.results_dir)
+    guard.refuse_if_in_use(guard.workdir_of(ep), ep.dir)
+    reports.write_all(ep, exp)
+    data = json.loads(ep.report().read_text())
+    if args.format == "json":
+        print(json.dumps({k: data[k] for k in ("partial", "runs", "spend", "summary")}, indent=1))
+    else:
+        state = "partial" if data["partial"] else "complete"
+        runs = data["runs"]
+        print(
+            f"{ep.report('md')} ({state}: {runs['with_results']}/{runs['configured']} runs, "
+            f"spent ${data['spend']['spent_usd']:.2f})"
+        )
+    return 0
