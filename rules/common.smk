@@ -53,7 +53,7 @@ def preflight():
     """
     if workflow.local_exec:
         try:
-            check_clis(list(EXPS.values()))
+            check_clis(list(EXPS.values()), Path.cwd())
         except ConfigError as exc:
             raise WorkflowError(f"scylla config: {exc}")
 

@@ -340,6 +340,9 @@ def collect(
     markers = snakemeta.incomplete_files(workdir)
     incomplete = {os.path.abspath(p) for p in markers}
     live = bool(incomplete) and workdir is not None and bool(procs.snakemake_schedulers(workdir))
+    from scylla import stopping
+
+    stop = stopping.read(workdir) if workdir is not None else None
     expected = expected or Expected.of(exp)
     out = []
     root = str(ep.dir)
@@ -354,6 +357,10 @@ def collect(
             live,
         )
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
+        if stop is not None and rs.status == "missing" and not rs.failure_class:
+            # kept from starting by a failure that stopped the experiment
+            rs.failure_class = failures.INFRA
+            rs.failure_reason = f"stopped: {stop.get('kind')}: {stop.get('message')}"
         out.append(rs)
     return out
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 from pathlib import Path
+from signal import SIGTERM
 from typing import Any
 
 from scylla import jsonio, procs
@@ -37,19 +37,19 @@ def scheduler() -> dict[str, int] | None:
     return None
 
 
-def stop(workdir: Path, kind: str, message: str, fix: str) -> None:
-    """Record why, then ask our scheduler to stop gracefully (once)."""
+def stop(workdir: Path, kind: str, message: str, fix: str, signal: bool = True) -> None:
+    """Record why, then ask our scheduler (if `signal`) to stop gracefully (once)."""
     path = Path(workdir) / STOP_FILE
     if read(workdir) is not None:
         return
-    mine = scheduler()
+    mine = scheduler() if signal else None
     jsonio.write_json(
         path,
         {"kind": kind, "message": message, "fix": fix, "scheduler": mine, "pid": os.getpid()},
     )
     if mine is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(mine["pid"], signal.SIGTERM)
+            os.kill(mine["pid"], SIGTERM)
 
 
 def read(workdir: Path) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from scylla.config import ConfigError, Experiment
 from scylla.process import base_env
@@ -26,11 +27,23 @@ def clis(exp: Experiment) -> list[tuple[str, str]]:
     return out
 
 
-def check_clis(exps: list[Experiment]) -> None:
-    """Every agent and judge CLI is on the PATH the jobs get (this interpreter's bin first)."""
+def check_clis(exps: list[Experiment], workdir: Path | None = None) -> None:
+    """Every agent and judge CLI is on the PATH the jobs get (this interpreter's bin first).
+    With `workdir`, a missing one is also recorded as the stop of the experiment (status then
+    names it as the infrastructure reason of every run it kept from starting)."""
     path = base_env().get("PATH")
     for exp in exps:
         for key, cli in clis(exp):
             if shutil.which(cli, path=path) is None:
                 hint = INSTALL_HINT.get(cli, "install it or fix the config")
+                if workdir is not None:
+                    from scylla import failures, stopping
+
+                    stopping.stop(
+                        workdir,
+                        "cli_missing",
+                        f"{cli!r} is not on PATH",
+                        failures.fix_for("cli_missing"),
+                        signal=False,
+                    )
                 raise ConfigError(f"{key}: {cli!r} is not on PATH ({hint})")

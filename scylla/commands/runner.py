@@ -137,7 +137,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.validate(cfg)  # before any override reads it
         cfg = apply_overrides(cfg, args)
         results_root, exps = config.load_config(cfg, Path.cwd(), REPO)
-        preflight.check_clis(exps)
+        if not any(a in ("-n", "--dry-run", "--dryrun") for a in args.snakemake_args):
+            stopping.clear(Path.cwd())  # a new run: an earlier stop does not bind it
+            preflight.check_clis(exps, Path.cwd())
     except (config.ConfigError, OSError) as exc:
         raise SystemExit(f"scylla: {exc}") from exc
     pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
@@ -147,8 +149,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
     if not dry and snakemeta.locks(Path.cwd()):  # left by a killed snakemake: say so, once
         raise SystemExit(guard.lock_message(Path.cwd(), [ep.dir for ep, _ in pairs]))
-    if not dry:
-        stopping.clear(Path.cwd())  # a new run: an earlier stop does not bind it
     if not dry and not confirm_meaning_changes(pairs, args.yes):
         return 2
     for ep, _exp in pairs:
