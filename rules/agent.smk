@@ -21,26 +21,3 @@ rule agent:
     shell:
         "python -m scylla.step agent --spec {params.spec_file} --run-dir {params.run_dir}"
         " --attempt {resources.attempt} --log {log}"
-
-
-rule agent_result:
-    input:
-        **{
-            k: str(v)
-            for k, v in T.run.agent_outputs.items()
-            if k in ("stdout", "stderr", "command_log", "timing", "output")
-        },
-    output:
-        result=T.run.agent_result,
-    log:
-        T.log("agent_result"),
-    localrule: True
-    run:
-        steps.agent_result_(
-            RESULTS,
-            exp_of(wildcards),
-            wildcards.tier,
-            wildcards.subtest,
-            wildcards.run,
-            log[0],
-        )

@@ -71,6 +71,15 @@ def all_targets():
     ]
 
 
+def agent_logs():
+    """The agent's files its result is parsed from (named inputs of rule run_result)."""
+    return {
+        k: str(v)
+        for k, v in T.run.agent_outputs.items()
+        if k in ("stdout", "stderr", "command_log", "timing", "output")
+    }
+
+
 def slot_judgments(wildcards):
     rp = paths.experiment(RESULTS, wildcards.experiment).run(
         wildcards.tier, wildcards.subtest, wildcards.run

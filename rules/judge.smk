@@ -43,31 +43,16 @@ rule judge:
         " --slot {wildcards.slot} --attempt {resources.attempt} --log {log}"
 
 
-rule consensus:
+rule run_result:
+    # Everything derived from a run's paid artifacts, in one cheap job: the agent's result
+    # (parsed from its logs), the judges' consensus and the run's result. Deleting any of
+    # them re-derives the three, for this run only, with no agent or judge call.
     input:
+        **agent_logs(),
         judgments=slot_judgments,
     output:
-        result=T.run.consensus,
-    log:
-        T.log("consensus"),
-    localrule: True
-    run:
-        steps.consensus_(
-            RESULTS,
-            exp_of(wildcards),
-            wildcards.tier,
-            wildcards.subtest,
-            wildcards.run,
-            log[0],
-        )
-
-
-rule run_result:
-    input:
         agent=T.run.agent_result,
-        timing=T.run.agent_timing,
-        judge=T.run.consensus,
-    output:
+        consensus=T.run.consensus,
         result=T.run.run_result,
     log:
         T.log("run_result"),

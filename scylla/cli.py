@@ -187,7 +187,9 @@ def render_table(
 def cmd_status(args: argparse.Namespace) -> int:
     ep, exp, _all, runs = selected_runs(args)
     if args.format == "json":
-        print(json.dumps([r.as_dict() for r in runs], indent=1))
+        # One run per line: readable, and json's C encoder (indent= would use the Python one).
+        rows = ",\n".join(json.dumps(r.as_dict()) for r in runs)
+        print(f"[\n{rows}\n]" if rows else "[]")
     elif args.format == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scylla import attempts, failures, jsonio, meaning, paths, procs, records, snakemeta
+from scylla import (
+    attempts,
+    failures,
+    jsonio,
+    meaning,
+    paths,
+    procs,
+    records,
+    snakemeta,
+    status_cache,
+)
 from scylla.config import Experiment
 from scylla.meaning import Meaning
 from scylla.paths import ExperimentPaths, JudgePaths
@@ -42,7 +52,10 @@ class RunStatus:
     failure_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # not dataclasses.asdict: its deep copy is most of a 10,000-run JSON status
+        out = dict(self.__dict__)
+        out["judges"] = [dict(j) for j in self.judges]
+        return out
 
 
 @dataclass(frozen=True)
@@ -344,25 +357,44 @@ def collect(
 
     stop = stopping.read(workdir) if workdir is not None else None
     expected = expected or Expected.of(exp)
+    # Settled runs come from the cache while no Snakemake job may be half-done here.
+    cache = (
+        status_cache.StatusCache.load(workdir, ep.dir)
+        if workdir is not None and not incomplete
+        else None
+    )
+    judges_key = "|".join(f"{s}:{_digest(expected.judges.get(s))}" for s in exp.slots)
     out = []
     root = str(ep.dir)
     for key in exp.run_keys():
         run_dir = os.path.join(root, key.tier, key.subtest, paths.run_name(key.run))
-        rs = classify(
-            run_dir,
-            exp.slots,
-            incomplete,
-            expected.agent.get((key.tier, key.subtest)),
-            expected.judges,
-            live,
-        )
+        wanted = expected.agent.get((key.tier, key.subtest))
+        fields = None
+        if cache is not None:
+            meant = f"{_digest(wanted)}|{judges_key}"
+            fp = status_cache.fingerprint(run_dir, exp.slots)
+            name = f"{key.tier}/{key.subtest}/{paths.run_name(key.run)}"
+            fields = cache.get(name, meant, fp)
+        if fields is not None:
+            rs = RunStatus(**fields)
+        else:
+            rs = classify(run_dir, exp.slots, incomplete, wanted, expected.judges, live)
+            if cache is not None:
+                settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
+                cache.put(name, meant, fp, rs.as_dict() if settled else None)
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
         if stop is not None and rs.status == "missing" and not rs.failure_class:
             # kept from starting by a failure that stopped the experiment
             rs.failure_class = failures.INFRA
             rs.failure_reason = f"stopped: {stop.get('kind')}: {stop.get('message')}"
         out.append(rs)
+    if cache is not None:
+        cache.save()
     return out
+
+
+def _digest(m: Meaning | None) -> str:
+    return m.digest if m is not None else "-"
 
 
 def select(

@@ -65,14 +65,6 @@ def run_agent(root, exp: Experiment, tier: str, subtest: str, run: str, log: str
         agent.run_agent(exp, Path(root), tier, subtest, int(run), Path(log), attempt)
 
 
-def agent_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
-
-    from scylla import agent_result
-
-    with job_log(log, "agent_result"):
-        agent_result.write(_ep(root, exp).run(tier, subtest, run), exp.agent_for(tier, subtest))
-
-
 def judge_prompt_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
 
     from scylla import judge_prompt
@@ -119,15 +111,6 @@ def ensure_agent_result(exp: Experiment, rp: RunPaths, tier: str, subtest: str, 
         agent_result.write(rp, exp.agent_for(tier, subtest))
 
 
-def consensus_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
-    from scylla.judges import consensus
-
-    with job_log(log, "consensus"):
-        rp = _ep(root, exp).run(tier, subtest, run)
-        ensure_judgments(exp, rp, lambda m: joblog.append(log, m))
-        consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
-
-
 def make_run_result(
     exp: Experiment, rp: RunPaths, tier: str, subtest: str, run: int | str, say
 ) -> None:
@@ -143,12 +126,14 @@ def make_run_result(
             from scylla import archive
 
             archive.quarantine(rp.dir, [rp.consensus], "corrupt judge/result.json")
-        say("judge/result.json missing or corrupt: made again from the judgments")
+            say("judge/result.json was corrupt: set aside and made again from the judgments")
         consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
     run_result.write(rp, int(run))
 
 
 def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+    """agent/result.json, judge/result.json and run_result.json of one run (rule run_result:
+    Snakemake removed the three before the job, so each is made from the paid files)."""
     with job_log(log, "run_result"):
         rp = _ep(root, exp).run(tier, subtest, run)
         make_run_result(exp, rp, tier, subtest, run, lambda m: joblog.append(log, m))

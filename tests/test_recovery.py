@@ -367,8 +367,6 @@ def test_regenerate_dry_run_plans_no_agent_or_judge(regenerated):
     proc = h.ok(regenerated["dry"])
     jobs = dict(re.findall(r"^\s+(\w+)\s+(\d+)$", proc.stdout, re.M))
     assert jobs and set(jobs) <= {
-        "agent_result",
-        "consensus",
         "run_result",
         "subtest_report",
         "tier_report",
@@ -388,7 +386,7 @@ def test_regenerate_rebuilds_from_the_logs_only(regenerated):
     (log,) = regenerated["logs"]
     text = log.read_text()
     stats = h.job_stats(text)
-    assert stats.get("agent_result") == len(h.ALL_RUNS), stats
+    assert stats.get("run_result") == len(h.ALL_RUNS), stats
     assert not {"agent", "judge_prompt", "judge"} & set(stats), stats
     assert not {"agent", "judge_prompt", "judge"} & set(rules_run(log)), rules_run(log)
     # every agent output and judgment untouched (mtimes and bytes); the prompt never rewritten
@@ -426,7 +424,7 @@ def test_regenerate_honours_its_filters(tmp_path_factory):
     args = ("--tier", "T0", "--subtest", "00", "--dry-run")
     proc = h.ok(h.scylla(wd, "regenerate", "results/mini", *args))
     jobs = {k: int(v) for k, v in re.findall(r"^\s+(\w+)\s+(\d+)$", proc.stdout, re.M)}
-    assert jobs.get("agent_result") == 3, jobs
+    assert jobs.get("run_result") == 3, jobs
 
 
 # =================================================== moving an experiment elsewhere

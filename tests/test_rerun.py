@@ -34,9 +34,9 @@ def test_lost_agent_result_regenerates_from_the_logs_only(workdir):
     r.agent_result.unlink()
 
     plan = dry(workdir)
-    assert plan.counts == {"agent_result": 1, **downstream_of_runs(1)}
-    for rule in ("agent_result", "run_result"):
-        assert plan.runs(rule) == {RUN_WC}
+    # one cheap job re-derives it (with the run's consensus and result): no agent, no judge
+    assert plan.counts == downstream_of_runs(1)
+    assert plan.runs("run_result") == {RUN_WC}
     assert [w["subtest"] for w in plan.wildcards("subtest_report")] == ["00"]
 
     agent_files = tree_hashes(r.agent_dir)
@@ -53,11 +53,11 @@ def test_lost_judgment_reruns_only_that_judge(workdir):
     r = rp(workdir, *RUN)
     r.judge_slot("02").judgment.unlink()
     plan = dry(workdir)
-    assert plan.counts == {"judge": 1, "consensus": 1, **downstream_of_runs(1)}
+    assert plan.counts == {"judge": 1, **downstream_of_runs(1)}
     assert plan.wildcards("judge") == [
         {"experiment": EXP, "tier": "T0", "subtest": "00", "run": "01", "slot": "02"}
     ]
-    assert plan.runs("consensus") == {RUN_WC}
+    assert plan.runs("run_result") == {RUN_WC}
 
 
 def test_lost_run_directory_reruns_that_runs_whole_chain(workdir):
@@ -65,13 +65,11 @@ def test_lost_run_directory_reruns_that_runs_whole_chain(workdir):
     plan = dry(workdir)
     assert plan.counts == {
         "agent": 1,
-        "agent_result": 1,
         "judge_prompt": 1,
         "judge": 2,
-        "consensus": 1,
         **downstream_of_runs(1),
     }
-    for rule in ("agent", "agent_result", "judge_prompt", "judge", "consensus", "run_result"):
+    for rule in ("agent", "judge_prompt", "judge", "run_result"):
         assert plan.runs(rule) == {RUN_WC}, rule
     assert sorted(w["slot"] for w in plan.wildcards("judge")) == ["01", "02"]
 
@@ -95,7 +93,7 @@ def test_editing_rule_code_reruns_nothing(workdir, tmp_path):
                 REPO / sub, flow / sub, ignore=shutil.ignore_patterns("__pycache__", "tasks")
             )
     edited = {f.name: _edit_rule_bodies(f) for f in sorted((flow / "rules").glob("*.smk"))}
-    assert edited["agent.smk"] >= 2 and edited["judge.smk"] >= 2, edited
+    assert edited["agent.smk"] >= 1 and edited["judge.smk"] >= 3, edited
     # the same task as the finished experiment (the copied workflow holds no tasks)
     edit_experiment(workdir, task=str(REPO / "config" / "tasks" / "textstats"))
 
@@ -112,17 +110,15 @@ def test_changing_one_subtests_model_reruns_exactly_its_runs(workdir):
     changed = {("T0", "01", "01"), ("T0", "01", "02")}
     assert plan.runs("agent") == changed
     assert plan.counts["agent"] == 2
-    for rule in ("agent_result", "judge_prompt", "consensus", "run_result"):
+    for rule in ("judge_prompt", "run_result"):
         assert plan.runs(rule) == changed, rule
     assert plan.counts["judge"] == 4
     assert [w["subtest"] for w in plan.wildcards("subtest_report")] == ["01"]
     # the saved configuration records the new model; nothing else is planned
     assert set(plan.counts) == {
         "agent",
-        "agent_result",
         "judge_prompt",
         "judge",
-        "consensus",
         "run_result",
         "subtest_report",
         "tier_report",
@@ -157,7 +153,6 @@ def test_adding_a_judge_runs_only_the_new_slot(workdir):
     n = len(RUN_KEYS)
     assert {k: v for k, v in plan.counts.items() if k != "experiment_config"} == {
         "judge": n,
-        "consensus": n,
         "run_result": n,
         "subtest_report": 2,
         "tier_report": 1,

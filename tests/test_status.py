@@ -169,12 +169,12 @@ def test_status_agrees_with_the_dag(states):
     for key, row in rows.items():
         if key == CORRUPT_ONLY:
             continue  # see test_a_corrupt_run_result_alone_is_planned
-        jobs = {rule for rule in ("agent", "agent_result", "run_result") if key in plan.runs(rule)}
+        jobs = {rule for rule in ("agent", "run_result") if key in plan.runs(rule)}
         if row["status"] in ("missing", "partial"):
-            assert jobs == {"agent", "agent_result", "run_result"}, key
+            assert jobs == {"agent", "run_result"}, key
         elif row["status"] == "results":
             # rebuilt from the logs: never the agent
-            assert jobs == {"agent_result", "run_result"}, (key, jobs)
+            assert jobs == {"run_result"}, (key, jobs)
         elif "missing" in h.judge_states(row).values():
             assert jobs == {"run_result"}, (key, jobs)  # one judge, then the consensus
         else:  # completed or failed, every judge slot finished: nothing to do
@@ -222,3 +222,44 @@ def test_status_json_is_a_list_of_plain_objects(states):
         "failure_reason",
     }
     assert set(data[0]["judges"][0]) == {"slot", "status", "reason", "class"}
+
+
+# ================================================================ the status cache
+
+
+def _fresh_status(wd):
+    """The classification with no cache to help it (the cache is rebuilt afterwards)."""
+    shutil.rmtree(wd / ".snakemake" / "scylla" / "status", ignore_errors=True)
+    return h.status(wd)
+
+
+def test_the_status_cache_answers_what_a_fresh_classification_would(tmp_path_factory):
+    """Settled runs come from .snakemake/scylla/status/ while their files are unchanged;
+    any change of a file the classification reads, made in place or by replacement, or of
+    what the configuration means, is seen at once."""
+    wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("cache") / "wd")
+    cold = h.status(wd)
+    (cache,) = (wd / ".snakemake" / "scylla" / "status").glob("mini.json")
+    assert len(json.loads(cache.read_text())["runs"]) == len(h.ALL_RUNS)
+    assert h.status(wd) == cold
+
+    a, b, c, d = ("T0", "00", 1), ("T0", "00", 2), ("T1", "00", 3), ("T0", "01", 2)
+    with open(h.rp(wd, a).judge_slot("01").judgment, "r+b") as fh:  # truncated in place
+        fh.truncate(30)
+    h.rp(wd, b).agent_result.unlink()  # lost
+    out = h.rp(wd, c).agent_output  # emptied in place: size differs from the attempt's
+    out.write_text("")
+    h.rp(wd, d).run_result.write_text("{}")  # replaced by a record without its fields
+    now = h.by_run(h.status(wd))
+    assert h.judge_states(now[a])["01"] == "failed"
+    assert now[b]["status"] == "results" and "agent/result.json" in now[b]["reason"]
+    assert now[c]["status"] == "results" and "damaged" in now[c]["reason"]
+    assert now[d]["status"] == "results" and "run_result.json" in now[d]["reason"]
+    assert now == h.by_run(_fresh_status(wd))
+    # what the configuration means now is part of every entry: a new model is `outdated`
+    new = h.experiment(h.session_task(tmp_path_factory))
+    new["agent"]["model"] = "opus"
+    other = h.write_config(wd, new, name="other.yaml")
+    proc = h.ok(h.scylla(wd, "status", "results/mini", "--config", other, "--format", "json"))
+    assert {r["status"] for r in json.loads(proc.stdout)} == {"outdated"}
+    assert h.status(wd) == list(now.values())

@@ -19,7 +19,7 @@ from scylla.commands.progress import Progress, summary_line
 from scylla.smk import Invocation, for_results, job_stats, rel_targets
 
 REPORT_RULES = ("subtest_report", "tier_report", "experiment_report")
-CHEAP_RULES = ("agent_result", "consensus", "run_result", *REPORT_RULES)
+CHEAP_RULES = ("run_result", *REPORT_RULES)
 AGENT_DEFAULT = ("failed", "partial", "missing", "outdated")
 JUDGE_DEFAULT = ("failed", "partial", "missing", "outdated")
 
@@ -251,12 +251,22 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     inv = for_results(ep)
     targets: list[Path] = []
     rebuilt: set[tuple[str, str, int]] = set()
+    unjudged = []
     for r in chosen:
         rp = ep.run(r.tier, r.subtest, r.run)
-        targets.append(rp.agent_result)
+        # rule run_result makes agent/result.json, the consensus and run_result.json at once,
+        # from the agent's logs and every slot's judgment.
         if all(rp.judge_slot(s).judgment.exists() for s in exp.slots):
-            targets += [rp.consensus, rp.run_result]
+            targets.append(rp.run_result)
             rebuilt.add((r.tier, r.subtest, r.run))
+        else:
+            unjudged.append(f"{r.tier}/{r.subtest}/{paths.run_name(r.run)}")
+    if unjudged:
+        print(
+            f"scylla: {len(unjudged)} run(s) lack a judgment and are left as they are "
+            f"(`scylla rerun judges` judges them): {', '.join(unjudged[:5])}"
+            + (" ..." if len(unjudged) > 5 else "")
+        )
     if targets:
         targets += targets_mod.reports_above(ep, exp, rebuilt)
     inv.targets = rel_targets(inv, targets)

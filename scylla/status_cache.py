@@ -1,0 +1,120 @@
+"""A cache of settled run statuses, so `scylla status` does not re-parse unchanged files.
+
+Classifying a run parses up to seven JSON files; at 10,000 runs that is most of the time a
+status takes. A run whose status is settled (completed, results, failed, outdated: nothing is
+running and nothing is half-written) is kept here with a fingerprint of everything its
+classification consulted: (inode, size, mtime) of the agent's files, the derived records, every
+judge slot's judgment, and every attempt directory (records are written atomically, so a new or
+rewritten record changes its directory). The next status re-classifies a run only when its
+fingerprint differs, or when what the configuration means for it (its meaning digests) or the
+classifier's own code changed. A cold cache costs one write; a corrupt one is ignored.
+
+Never consulted while Snakemake has incomplete markers in the working directory (a job may be
+running or was interrupted: liveness is not a file fact), and partial or missing runs are
+never stored. Kept in `.snakemake/scylla/status/` beside the experiment's Snakemake state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from scylla import jsonio, paths
+
+VERSION = 1
+SETTLED_AGENT = frozenset({"completed", "results", "failed", "outdated"})
+SETTLED_JUDGE = frozenset({"complete", "outdated", "failed", "agent_failed", "missing"})
+# Files whose bytes the classifier reads or size-checks, relative to the run directory.
+_RUN_FILES = (
+    paths.AGENT_DIR,
+    *paths.AGENT_FILES.values(),
+    paths.AGENT_RESULT,
+    paths.RUN_RESULT,
+    paths.CONSENSUS,
+)
+# The classifier's code: an edit of any of these invalidates every entry.
+_CODE = ("status", "records", "failures", "attempts", "meaning", "run_result", "status_cache")
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        s = os.stat(path)
+    except OSError:
+        return None
+    return [s.st_ino, s.st_size, s.st_mtime_ns]
+
+
+def _attempt_dirs(root: str) -> list[Any]:
+    """[name, stat] of every attempt directory under `root` (none: [])."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    return [[n, _stat(os.path.join(root, n))] for n in sorted(names)]
+
+
+def fingerprint(run_dir: str, slots: list[str]) -> list[Any]:
+    """What a run's classification consulted, as a JSON-comparable list."""
+    join = os.path.join
+    out: list[Any] = [_stat(join(run_dir, rel)) for rel in _RUN_FILES]
+    out.append(_attempt_dirs(join(run_dir, paths.ATTEMPTS_DIR)))
+    for slot in slots:
+        slot_dir = join(run_dir, paths.judge_slot_dir(slot))
+        out.append(_stat(slot_dir))
+        out.append(_stat(join(slot_dir, paths.JUDGE_FILES["judgment"])))
+        out.append(_attempt_dirs(join(slot_dir, paths.ATTEMPTS_DIR)))
+    return out
+
+
+def _code_key() -> str:
+    here = Path(__file__).parent
+    facts = [_stat(str(here / f"{name}.py")) for name in _CODE]
+    return hashlib.sha256(json.dumps([VERSION, facts]).encode()).hexdigest()[:16]
+
+
+class StatusCache:
+    """{tier/subtest/run_NN: [meaning key, fingerprint, status fields]} of one experiment."""
+
+    def __init__(self, file: Path, entries: dict[str, list[Any]]):
+        self.file = file
+        self.entries = entries
+        self.changed = False
+
+    @classmethod
+    def load(cls, workdir: Path, experiment_dir: Path) -> StatusCache:
+        # One file per experiment; entries are named by tier/subtest/run_NN and hold inodes,
+        # so a copied tree re-classifies and a moved one does not need to.
+        file = workdir / ".snakemake" / "scylla" / "status" / f"{experiment_dir.name}.json"
+        data = jsonio.read_json_object(file) or {}
+        entries = data.get("runs") if data.get("code") == _code_key() else None
+        return cls(file, entries if isinstance(entries, dict) else {})
+
+    def get(self, run: str, key: str, fp: list[Any]) -> dict[str, Any] | None:
+        hit = self.entries.get(run)
+        if hit and hit[0] == key and hit[1] == fp:
+            return hit[2]
+        return None
+
+    def put(self, run: str, key: str, fp: list[Any], fields: dict[str, Any] | None) -> None:
+        """Store a settled status (`fields`), or forget the run (None)."""
+        if fields is None:
+            self.changed |= self.entries.pop(run, None) is not None
+        else:
+            self.entries[run] = [key, fp, fields]
+            self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        try:
+            data = {"code": _code_key(), "runs": self.entries}
+            jsonio.write_text(self.file, json.dumps(data, separators=(",", ":")))
+        except OSError:
+            pass  # a read-only working directory: the status is right, only slower next time
+
+
+def settled(status: str, judge_statuses: list[str]) -> bool:
+    return status in SETTLED_AGENT and all(s in SETTLED_JUDGE for s in judge_statuses)
