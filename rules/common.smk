@@ -87,10 +87,17 @@ def slot_judgments(wildcards):
     return [str(rp.judge_slot(s).judgment) for s in exp_of(wildcards).slots]
 
 
-def subtest_run_results(wildcards):
+def subtest_derived(wildcards):
+    """Every run's derived records: a corrupted one (newer than the report) makes the report
+    job run, and it derives the record again before reporting."""
     ep = paths.experiment(RESULTS, wildcards.experiment)
-    runs = range(1, exp_of(wildcards).runs + 1)
-    return [str(ep.run(wildcards.tier, wildcards.subtest, n).run_result) for n in runs]
+    runs = [
+        ep.run(wildcards.tier, wildcards.subtest, n)
+        for n in range(1, exp_of(wildcards).runs + 1)
+    ]
+    return [
+        str(f) for rp in runs for f in (rp.run_result, rp.agent_result, rp.consensus)
+    ]
 
 
 def tier_subtest_reports(wildcards):

@@ -1,6 +1,6 @@
 rule subtest_report:
     input:
-        runs=subtest_run_results,
+        derived=subtest_derived,
     output:
         json=str(T.exp.subtest_report("{tier}", "{subtest}")),
         md=str(T.exp.subtest_report("{tier}", "{subtest}", "md")),

@@ -146,9 +146,18 @@ def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> 
         ep = _ep(root, exp)
         for n in range(1, exp.runs + 1):
             rp = ep.run(tier, subtest, n)
-            if records.read(rp.run_result, records.valid_run_result) is None:
-                archive.quarantine(rp.dir, [rp.run_result], "corrupt run_result.json")
-                joblog.append(log, f"{rp.run_result} was corrupt: set aside and made again")
+            bad = [
+                path
+                for path, valid in (
+                    (rp.run_result, records.valid_run_result),
+                    (rp.agent_result, records.valid_agent_result),
+                    (rp.consensus, records.valid_consensus),
+                )
+                if records.read(path, valid) is None
+            ]
+            if bad:  # damaged after rule run_result made them: never reported as they are
+                archive.quarantine(rp.dir, bad, "corrupt derived record")
+                joblog.append(log, f"{', '.join(map(str, bad))}: corrupt, set aside, made again")
                 make_run_result(exp, rp, tier, subtest, n, lambda m: joblog.append(log, m))
         reports.write_subtest(ep, exp, tier, subtest)
 

@@ -171,10 +171,23 @@ LEDGER: list[Entry] = []
 class Case:
     """One fault: protect files, inject, recover, then account for what happened."""
 
-    def __init__(self, name: str, wd: Path, protect: Iterable[tuple[str, str, int]] = ()):
+    def __init__(
+        self,
+        name: str,
+        wd: Path,
+        protect: Iterable[tuple[str, str, int]] = (),
+        rederived: Iterable[str] = (),
+    ):
+        """`rederived`: derived JSON records (run-relative) that may be written again, but
+        only as a superset: every field they held keeps its value."""
         self.entry = Entry(name)
         self.wd = wd
         self.protected = {k: run_files(rp(wd, k).dir) for k in protect}
+        self.rederived = {
+            (k, rel): json.loads((rp(wd, k).dir / rel).read_text())
+            for k in self.protected
+            for rel in rederived
+        }
         self.calls_before = len(calls(wd))
 
     def new_calls(self) -> list[dict[str, Any]]:
@@ -188,6 +201,8 @@ class Case:
             for rel, digest in before.items():
                 if now.get(rel) != digest:
                     target = rp(self.wd, key).dir / rel
+                    if (key, rel) in self.rederived and _keeps(self.rederived[key, rel], target):
+                        continue
                     changed += target.stat().st_size if target.exists() else 1
                     self.entry.notes.append(f"changed: {h.label(key)}/{rel}")
         deadline = time.monotonic() + settle
@@ -208,6 +223,15 @@ class Case:
         assert changed == 0, self.entry.notes
         assert not left, f"processes left behind: {left}"
         return self.entry
+
+
+def _keeps(old: dict[str, Any], target: Path) -> bool:
+    """`target` still holds every field of `old` with its value (new fields may be added)."""
+    try:
+        new = json.loads(target.read_text())
+    except (OSError, ValueError):
+        return False
+    return all(k in new and new[k] == v for k, v in old.items())
 
 
 def summary() -> dict[str, Any]:

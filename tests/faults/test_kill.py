@@ -46,7 +46,9 @@ def test_kill9_of_the_scheduler_alone_the_orphan_finishes_and_is_adopted(tree):
     case = f.Case("kill -9 snakemake mid-agent (jobs live on)", tree, protect=OTHERS)
     _fresh(tree, SLOW)
     f.modes(tree, SLOW, "slow")
-    bg = f.start(tree, "run", f.CONFIG, extra_env={"CLAUDE_STANDIN_SLOW": "6"})
+    # long enough to outlive the recovery commands on a loaded machine: the orphan must
+    # still be running when `rerun` looks, so that its new job waits for it and adopts it
+    bg = f.start(tree, "run", f.CONFIG, extra_env={"CLAUDE_STANDIN_SLOW": "20"})
     f.wait_for("the slow agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
     (smk,) = f.schedulers(tree)
     os.kill(smk, signal.SIGKILL)  # the scheduler only: its job shells and steps live on
@@ -81,7 +83,10 @@ def test_kill9_of_the_whole_job_group_ends_the_orphan_agent(tree):
     case = f.Case("kill -9 of snakemake's process group mid-agent", tree, protect=OTHERS)
     _fresh(tree, SLOW)
     f.modes(tree, SLOW, "late_write")
-    bg = f.start(tree, "run", f.CONFIG, extra_env={"CLAUDE_STANDIN_LATE": "3"})
+    # the CLI answers after 60 s: it is still running when recovery ends it (an answer
+    # before that would be salvaged, not interrupted)
+    slow = {"CLAUDE_STANDIN_LATE": "3", "CLAUDE_STANDIN_SLOW": "60"}
+    bg = f.start(tree, "run", f.CONFIG, extra_env=slow)
     f.wait_for("the first attempt's agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
     run = f.rp(tree, SLOW)
     (smk,) = f.schedulers(tree)
