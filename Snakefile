@@ -24,7 +24,8 @@ onstart:
 
 rule all:
     input:
-        all_targets(),
+        # a function: evaluated only when `all` is asked for, not when a target narrows the DAG
+        all_targets,
 
 
 include: "rules/experiment.smk"

@@ -1,3 +1,4 @@
+import functools
 import json
 import re
 import sys
@@ -62,7 +63,7 @@ def exp_of(wildcards):
     return EXPS[wildcards.experiment]
 
 
-def all_targets():
+def all_targets(wildcards):
     """Every artifact of every experiment (scylla.targets, shared with the scylla commands)."""
     return [
         str(f)
@@ -121,16 +122,33 @@ def spec_file(wildcards, output):
     return SPECS[wildcards.experiment]
 
 
+# Params are evaluated for every job of the DAG: each digest is computed once per subtest,
+# slot or experiment, not once per job.
+@functools.cache
+def _agent_digest(experiment, tier, subtest):
+    return meaning.agent(EXPS[experiment], tier, subtest).digest
+
+
+@functools.cache
+def _judge_digest(experiment, slot):
+    return meaning.judge(EXPS[experiment], slot).digest
+
+
+@functools.cache
+def _judge_prompt_digest(experiment):
+    return meaning.judge_prompt(EXPS[experiment]).digest
+
+
 def agent_meaning(wildcards):
-    return meaning.agent(exp_of(wildcards), wildcards.tier, wildcards.subtest).digest
+    return _agent_digest(wildcards.experiment, wildcards.tier, wildcards.subtest)
 
 
 def judge_meaning(wildcards):
-    return meaning.judge(exp_of(wildcards), wildcards.slot).digest
+    return _judge_digest(wildcards.experiment, wildcards.slot)
 
 
 def judge_prompt_meaning(wildcards):
-    return meaning.judge_prompt(exp_of(wildcards)).digest
+    return _judge_prompt_digest(wildcards.experiment)
 
 
 def agent_runtime(wildcards):

@@ -188,7 +188,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     ep, exp, _all, runs = selected_runs(args)
     if args.format == "json":
         # One run per line: readable, and json's C encoder (indent= would use the Python one).
-        rows = ",\n".join(json.dumps(r.as_dict()) for r in runs)
+        encode = json.JSONEncoder().encode
+        rows = ",\n".join(encode(r.as_dict()) for r in runs)
         print(f"[\n{rows}\n]" if rows else "[]")
     elif args.format == "csv":
         buf = io.StringIO()

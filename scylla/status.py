@@ -364,16 +364,17 @@ def collect(
         else None
     )
     judges_key = "|".join(f"{s}:{_digest(expected.judges.get(s))}" for s in exp.slots)
+    slot_dirs = [paths.judge_slot_dir(s) for s in exp.slots]
     out = []
     root = str(ep.dir)
     for key in exp.run_keys():
-        run_dir = os.path.join(root, key.tier, key.subtest, paths.run_name(key.run))
+        name = f"{key.tier}/{key.subtest}/{paths.run_name(key.run)}"
+        run_dir = f"{root}/{name}"
         wanted = expected.agent.get((key.tier, key.subtest))
         fields = None
         if cache is not None:
             meant = f"{_digest(wanted)}|{judges_key}"
-            fp = status_cache.fingerprint(run_dir, exp.slots)
-            name = f"{key.tier}/{key.subtest}/{paths.run_name(key.run)}"
+            fp = status_cache.fingerprint(run_dir, slot_dirs)
             fields = cache.get(name, meant, fp)
         if fields is not None:
             rs = RunStatus(**fields)
