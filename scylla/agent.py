@@ -251,7 +251,10 @@ def run_agent(
                 _log(log, f"exit_code={exc.result.exit_code}\n--- stdout ---\n{exc.result.stdout}")
                 _log(log, f"--- stderr ---\n{exc.result.stderr}")
             att.update(
-                state=attempts.FAILED, ended_at=attempts.now(), error=exc.message, kind=exc.kind
+                state=attempts.FAILED,
+                ended_at=attempts.now(),
+                error=exc.message,
+                failure_kind=exc.kind,
             )
             spend.record(ep, att)
             if exc.kind == "rate_limit":

@@ -174,10 +174,12 @@ def render_table(
         lines.append("runs needing attention:")
         for r in todo[:40]:
             judges = " ".join(f"{j['slot']}:{j['status']}" for j in r.judges)
-            cls = f"[{r.failure_class}] " if r.failure_class else ""
+            why = r.reason or r.failure_reason
+            cls = f"[{r.failure_class}]" if r.failure_class else ""
+            note = " ".join(x for x in (cls, why) if x)
             lines.append(
                 f"  {r.tier}/{r.subtest}/run_{r.run:02d}  {r.status:<9} judges {judges}"
-                + (f"  ({cls}{r.reason})" if r.reason or cls else "")
+                + (f"  ({note})" if note else "")
             )
         if len(todo) > 40:
             lines.append(f"  ... {len(todo) - 40} more (use --format csv for all)")

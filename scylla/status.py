@@ -101,6 +101,13 @@ def _attempt_note(att: attempts.Attempt | None) -> str:
     return f"attempt {att.number} was interrupted"
 
 
+def _failure_kind(att: attempts.Attempt) -> str:
+    """What stopped a failed attempt (earlier releases wrote it over the record's `kind`)."""
+    rec = att.record
+    old = rec.get("kind")
+    return rec.get("failure_kind") or (old if old not in ("agent", "judge", None) else "infra")
+
+
 def _infra(why: str) -> dict[str, Any]:
     return {"class": (failures.INFRA, why)}
 
@@ -130,7 +137,7 @@ def _agent_status(
         if newest is None or newest.retired and newest.state != attempts.RUNNING:
             return "missing", "never started", {}
         if newest.state == attempts.FAILED:
-            kind = newest.record.get("kind", "infra")
+            kind = _failure_kind(newest)
             return "missing", _attempt_note(newest), _infra(f"{kind}: {newest.record.get('error')}")
         if newest.lease_alive():
             return "partial", _attempt_note(newest), {}
@@ -153,9 +160,11 @@ def _finished_status(run_dir: str, names: set[str], timing: dict) -> tuple[str, 
     recorded = timing.get("meaning")
     number = timing.get("attempt")
     number = number if isinstance(number, int) else None
+    paid = None  # what the attempt cost, for a run whose agent/result.json is not made yet
     if number is not None and recorded is not None:
         att = attempts.read(Path(att_dir) / str(number))
         if att is not None:
+            paid = att.cost_usd
             from scylla.agent import agent_files
 
             bad = attempts.damaged(att, agent_files(paths.RunPaths(Path(run_dir))), False)
@@ -173,7 +182,8 @@ def _finished_status(run_dir: str, names: set[str], timing: dict) -> tuple[str, 
         else ""
     )
     cls, why = failures.of_agent_result(result or {}, output)
-    mine = {"cost_usd": (result or {}).get("cost_usd"), "attempt": number, "class": (cls, why)}
+    cost = result.get("cost_usd") if result is not None else paid
+    mine = {"cost_usd": cost, "attempt": number, "class": (cls, why)}
     if agent_failed(result or {}, output):
         return "failed", "the agent left no usable output", mine
     if result is None:
@@ -196,13 +206,15 @@ def _judge_status(
     incomplete: set[str],
     wanted: Meaning | None,
     live: bool = False,
-) -> tuple[str, str, int | None]:
-    """(status, reason, the judge attempt promoted now) of one judge slot."""
+) -> tuple[str, str, int | None, float]:
+    """(status, reason, the judge attempt promoted now, its cost) of one judge slot."""
     st, why, judgment = _judge_state(run_dir, slot, agent, incomplete, wanted)
     if live and why.startswith("judge job interrupted"):
         why = "judge job running (snakemake is working here)"
     number = (judgment or {}).get("attempt")
-    return st, why, number if isinstance(number, int) else None
+    cost = (judgment or {}).get("cost_usd")
+    cost = float(cost) if isinstance(cost, (int, float)) else 0.0
+    return st, why, number if isinstance(number, int) else None, cost
 
 
 def _judge_state(
@@ -231,10 +243,11 @@ def _judge_state(
     if newest is not None and newest.lease_alive():
         return "partial", f"judge attempt {newest.number} is running", None
     if newest is not None and newest.state == attempts.FAILED:
-        kind, error = newest.record.get("kind", "infra"), newest.record.get("error", "")
+        kind = _failure_kind(newest)
+        error = newest.record.get("error", "")
         return "missing", f"judge attempt {newest.number} failed: {kind}: {error}", None
-    known = [*paths.JUDGE_FILES.values(), paths.ATTEMPTS_DIR]
-    if not any(os.path.exists(os.path.join(slot_dir, n)) for n in known):
+    made = any(os.path.exists(os.path.join(slot_dir, n)) for n in paths.JUDGE_FILES.values())
+    if not made and newest is None:  # at most an attempts/ directory no call was made in
         return "missing", "", None
     if os.path.exists(os.path.join(slot_dir, paths.JUDGE_FILES["judgment"])):
         if newest is not None and newest.state == attempts.FINISHED and not newest.retired:
@@ -320,13 +333,17 @@ def classify(
     status, reason, mine = _agent_status(run_dir, names, incomplete, expected_agent, live)
     current: dict[str, int | None] = {"agent": mine.get("attempt")}
     judges = []
+    judged = 0.0
     for s in slots:
         wanted = (expected_judges or {}).get(s)
-        st, why, number = _judge_status(run_dir, s, status, incomplete, wanted, live)
+        st, why, number, paid = _judge_status(run_dir, s, status, incomplete, wanted, live)
         current[s] = number
+        judged += paid
         judges.append({"slot": s, "status": st, "reason": why, "class": _slot_class(st, why)})
     made, earlier = _spend(run_dir, current)
     cost = float(mine.get("cost_usd") or 0.0)
+    if status != "completed":  # no run_result.json to sum it up yet: the judges' part too
+        cost += judged
     cls, why = mine.get("class", ("", ""))
     out = RunStatus("", "", 0, status, judges, reason, cost, made or (1 if names else 0), earlier)
     out.failure_class, out.failure_reason = cls, why
@@ -384,10 +401,15 @@ def collect(
                 settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
                 cache.put(name, meant, fp, rs.as_dict() if settled else None)
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
-        if stop is not None and rs.status == "missing" and not rs.failure_class:
-            # kept from starting by a failure that stopped the experiment
-            rs.failure_class = failures.INFRA
-            rs.failure_reason = f"stopped: {stop.get('kind')}: {stop.get('message')}"
+        if stop is not None:  # kept from starting by a failure that stopped the experiment
+            stopped = f"stopped: {stop.get('kind')}: {stop.get('message')}"
+            if rs.status == "missing" and not rs.failure_class:
+                rs.failure_class, rs.failure_reason = failures.INFRA, stopped
+            for j in rs.judges:
+                if j["status"] == "missing" and not j["class"] and rs.status != "missing":
+                    j["class"], j["reason"] = failures.INFRA, stopped
+                    if rs.status == "results" and not rs.failure_class:
+                        rs.failure_class, rs.failure_reason = failures.INFRA, stopped
         out.append(rs)
     if cache is not None:
         cache.save()

@@ -42,6 +42,13 @@ def test_the_spend_cap_stops_cleanly_and_raising_it_finishes_the_rest(tmp_path):
     rows = json.loads(scylla(tmp_path, "status", "results/mini", "--format", "json").stdout)
     done = [r for r in rows if r["status"] in ("completed", "failed")]
     assert done and len(done) < len(rows)
+    for r in rows:  # what the cap kept from running is infra, and says so; never a failure
+        if r not in done:
+            assert r["failure_class"] == "infra" and "spend_cap" in r["failure_reason"], r
+        assert "failed" not in {j["status"] for j in r["judges"]}, r
+    # status counts every dollar the ledger has: runs still waiting for judges included
+    counted = sum(r["cost_usd"] + r["earlier_cost_usd"] for r in rows)
+    assert abs(counted - spent) < 1e-6, (counted, spent)
     kept = {
         (r["tier"], r["subtest"], r["run"]): files_of(ep.run(r["tier"], r["subtest"], r["run"]).dir)
         for r in done

@@ -198,7 +198,7 @@ def run_slot(
                         state=attempts.FAILED,
                         ended_at=attempts.now(),
                         error=exc.message,
-                        kind=exc.kind,
+                        failure_kind=exc.kind,
                     )
                     if ep is not None:
                         spend.record(ep, att)
