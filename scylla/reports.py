@@ -35,6 +35,7 @@ def run_frame(ep: ExperimentPaths, exp: Experiment, tier: str | None = None) -> 
                 "grade": data.get("judge_grade"),
                 "judge_valid": data.get("judge_valid", False),
                 "agent_failed": data.get("agent_failed", False),
+                "failure_class": data.get("failure_class") or "",
                 "exit_code": data.get("exit_code"),
                 "cost_usd": data.get("cost_usd", 0.0),
                 "attempts": data.get("attempts", 1 if data else 0),
@@ -49,24 +50,63 @@ def run_frame(ep: ExperimentPaths, exp: Experiment, tier: str | None = None) -> 
     return pd.DataFrame(rows)
 
 
+DENOMINATORS = (
+    "pass_rate, scores and grades count every finished run: a valid judgment, or an agent "
+    "failure (a fail: score 0, grade F). Excluded and counted apart: infrastructure failures "
+    "(infra_excluded: retried, not a result), runs whose judgments are all invalid "
+    "(invalid_judgments) and runs not finished yet (missing_runs: the report is partial)."
+)
+
+
+def scored_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs every rate counts (see DENOMINATORS), agent failures scored 0 / F / fail."""
+    if not len(df):
+        return df
+    agent_fail = df["agent_failed"].fillna(False).astype(bool) | (df["failure_class"] == "agent")
+    valid = df["judge_valid"].fillna(False).astype(bool)
+    keep = df["present"] & (valid | agent_fail) & (df["failure_class"] != "infra")
+    out = df[keep].copy()
+    failed = agent_fail[keep] & ~valid[keep]
+    out.loc[failed, "score"] = 0.0
+    out.loc[failed, "passed"] = False
+    out.loc[failed, "grade"] = "F"
+    return out
+
+
 def summarize(df: pd.DataFrame) -> dict[str, Any]:
-    """Pass rate and score statistics over judge-valid runs; invalid judgments are not fails."""
-    scored = df[df["present"] & df["judge_valid"]] if len(df) else df
+    """Pass rate and score statistics over finished runs (agent failures are fails; infra
+    failures and runs with only invalid judgments are left out and counted apart)."""
+    scored = scored_runs(df)
     grades = scored["grade"].value_counts().to_dict() if len(scored) else {}
     ordered = [g for g in GRADE_ORDER if g in grades]
     n = len(scored)
+    present = df["present"] if len(df) else df
+    infra = int((present & (df["failure_class"] == "infra")).sum()) if len(df) else 0
+    agent_fail = (
+        df["agent_failed"].fillna(False).astype(bool) | (df["failure_class"] == "agent")
+        if len(df)
+        else df
+    )
+    valid = df["judge_valid"].fillna(False).astype(bool) if len(df) else df
     mean = float(scored["score"].mean()) if n else 0.0
     std = float(scored["score"].std(ddof=0)) if n else 0.0
     return {
         "total_runs": int(len(df)),
         "runs_present": int(df["present"].sum()) if len(df) else 0,
-        "judged_runs": n,
+        "counted_runs": n,  # the denominator of pass_rate and of the score statistics
+        "judged_runs": int((present & valid).sum()) if len(df) else 0,
         "agent_failed_runs": int(df["agent_failed"].fillna(False).astype(bool).sum())
         if len(df)
         else 0,
-        "invalid_judgments": int((df["present"] & ~df["judge_valid"].astype(bool)).sum())
+        # judgments all invalid, agent fine: neither a pass nor a fail (the judges failed)
+        "invalid_judgments": int(
+            (present & ~valid & ~agent_fail & (df["failure_class"] != "infra")).sum()
+        )
         if len(df)
         else 0,
+        "infra_excluded": infra,
+        "missing_runs": int((~present).sum()) if len(df) else 0,
+        "denominators": DENOMINATORS,
         "passed": int(scored["passed"].astype(bool).sum()) if n else 0,
         "pass_rate": float(scored["passed"].astype(bool).mean()) if n else 0.0,
         "mean_score": mean,
@@ -121,10 +161,11 @@ def _summary_md(title: str, summary: dict[str, Any]) -> str:
         [
             {"metric": k, "value": v}
             for k, v in summary.items()
-            if not isinstance(v, dict) and v is not None
+            if not isinstance(v, dict) and v is not None and k != "denominators"
         ]
     )
-    return f"# {title}\n\n**Generated**: {_now()}\n\n## Summary\n\n" + _md_table(rows)
+    note = f"\n*Denominators*: {summary['denominators']}\n" if "denominators" in summary else ""
+    return f"# {title}\n\n**Generated**: {_now()}\n\n## Summary\n\n" + _md_table(rows) + note
 
 
 def write_subtest(ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str) -> None:
