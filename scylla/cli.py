@@ -174,8 +174,8 @@ def render_table(
         lines.append("runs needing attention:")
         for r in todo[:40]:
             judges = " ".join(f"{j['slot']}:{j['status']}" for j in r.judges)
-            why = r.reason or r.failure_reason
             cls = f"[{r.failure_class}]" if r.failure_class else ""
+            why = "; ".join(dict.fromkeys(x for x in (r.failure_reason, r.reason) if x))
             note = " ".join(x for x in (cls, why) if x)
             lines.append(
                 f"  {r.tier}/{r.subtest}/run_{r.run:02d}  {r.status:<9} judges {judges}"

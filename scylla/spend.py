@@ -61,28 +61,30 @@ def record(ep: ExperimentPaths, att: attempts.Attempt) -> None:
     """Add a finished attempt's cost to the ledger (None: unknown, counted as such)."""
     line = _entry(ep, att)
     path = ledger_path(ep)
-    _ensure(ep)
+    if _ensure(ep):
+        return  # the new ledger was built from the attempt records, this one's included
     with open(path, "a", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         fh.write(json.dumps(line) + "\n")
 
 
-def _ensure(ep: ExperimentPaths) -> None:
-    """Build the ledger from the attempt records when there is none."""
+def _ensure(ep: ExperimentPaths) -> bool:
+    """Build the ledger from the attempt records when there is none (True: built now)."""
     path = ledger_path(ep)
     if path.exists():
-        return
+        return False
     ep.dir.mkdir(parents=True, exist_ok=True)
     with open(ep.dir / LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
-            return
+            return False
         lines = [
             json.dumps(_entry(ep, att))
             for att in _attempt_records(ep)
             if att.state in (attempts.FINISHED, attempts.FAILED)
         ]
         jsonio.write_text(path, "".join(line + "\n" for line in lines))
+        return True
 
 
 @dataclass
@@ -211,7 +213,10 @@ def summary_lines(ep: ExperimentPaths, exp, runs, stop: dict | None = None) -> l
             line += " — stopped by the spend cap (raise max_cost_usd or --max-cost to go on)"
         out.append(line)
     if s.unknown:
-        out.append(f"        {s.unknown} attempt(s) of unknown cost (killed before answering)")
+        out.append(
+            f"        {s.unknown} attempt(s) of unknown cost "
+            "(no final answer to read it from: killed, refused or crashed)"
+        )
     agents, judges = work_left(runs)
     if agents or judges:
         out.append("left:   " + forecast(ep, agents, judges).line())

@@ -196,7 +196,8 @@ def _finished_status(run_dir: str, names: set[str], timing: dict) -> tuple[str, 
     if not cls and run_result.get("failure_class") == failures.JUDGE:
         cls, why = failures.JUDGE, str(run_result.get("failure_reason") or "")
     cost = run_result.get("cost_usd", result.get("cost_usd"))
-    return "completed", "", {"cost_usd": cost, "attempt": number, "class": (cls, why)}
+    mine = {"cost_usd": cost, "attempt": number, "class": (cls, why), "with_judges": True}
+    return "completed", "", mine
 
 
 def _judge_status(
@@ -342,7 +343,7 @@ def classify(
         judges.append({"slot": s, "status": st, "reason": why, "class": _slot_class(st, why)})
     made, earlier = _spend(run_dir, current)
     cost = float(mine.get("cost_usd") or 0.0)
-    if status != "completed":  # no run_result.json to sum it up yet: the judges' part too
+    if not mine.get("with_judges"):  # no run_result.json sums it up: the judges' part too
         cost += judged
     cls, why = mine.get("class", ("", ""))
     out = RunStatus("", "", 0, status, judges, reason, cost, made or (1 if names else 0), earlier)

@@ -53,6 +53,12 @@ def test_the_spend_cap_stops_cleanly_and_raising_it_finishes_the_rest(tmp_path):
         (r["tier"], r["subtest"], r["run"]): files_of(ep.run(r["tier"], r["subtest"], r["run"]).dir)
         for r in done
     }
+    # a rerun under the same cap stops the same way: one line, no job report, nothing paid
+    rerun = scylla(tmp_path, "rerun", "agents", "results/mini", "--status", "missing")
+    said = rerun.stdout + rerun.stderr
+    assert rerun.returncode != 0 and said.count("scylla: stopped:") == 1, said
+    assert "RuleException" not in said and "Trying to restart" not in said, said
+    assert spend.spent(ep).total == spent
     # raise the cap: the rest is run, what was finished is untouched
     again = scylla(tmp_path, "run", "cfg.yaml", "--max-cost", "100")
     assert again.returncode == 0, again.stdout + again.stderr

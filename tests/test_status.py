@@ -262,5 +262,8 @@ def test_the_status_cache_answers_what_a_fresh_classification_would(tmp_path_fac
     new["agent"]["model"] = "opus"
     other = h.write_config(wd, new, name="other.yaml")
     proc = h.ok(h.scylla(wd, "status", "results/mini", "--config", other, "--format", "json"))
-    assert {r["status"] for r in json.loads(proc.stdout)} == {"outdated"}
+    outdated = json.loads(proc.stdout)
+    assert {r["status"] for r in outdated} == {"outdated"}
+    # what was paid is the same whatever the config now means (judges counted once)
+    assert sum(r["cost_usd"] for r in outdated) == pytest.approx(sum(r["cost_usd"] for r in cold))
     assert h.status(wd) == list(now.values())

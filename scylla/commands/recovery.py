@@ -16,7 +16,7 @@ from scylla import archive, paths, snakemeta, spend, status, stopping
 from scylla import targets as targets_mod
 from scylla.commands import guard
 from scylla.commands.progress import Progress, summary_line
-from scylla.smk import Invocation, for_results, job_stats, rel_targets
+from scylla.smk import Invocation, ProgressFilter, for_results, job_stats, rel_targets
 
 REPORT_RULES = ("subtest_report", "tier_report", "experiment_report")
 CHEAP_RULES = ("run_result", *REPORT_RULES)
@@ -151,12 +151,20 @@ def _execute(args, ep, exp, inv: Invocation, what: str, tiers: dict | None = Non
             agents = tiers if tiers is not None else {}
             print(spend.forecast(ep, agents, stats.get("judge", 0)).line())
         return 0
+    workdir = guard.workdir_of(ep)
+    stopping.clear(workdir)  # a new run: an earlier stop does not bind it
+    stop_file = workdir / stopping.STOP_FILE
+    out = ProgressFilter(
+        echo=lambda line: print(line, flush=True),
+        stopping=lambda: inv.stopped,
+        muted=stop_file.exists,  # a fatal stop: its one line below, not snakemake's report
+    )
     with Progress(lambda: summary_line([(ep, exp)])):
-        proc = inv.run("--quiet", "rules", "host", "reason")
-    record = stopping.read(guard.workdir_of(ep))
+        code = inv.stream("--quiet", "rules", "host", "reason", on_line=out)
+    record = stopping.read(workdir)
     if record is not None:
         print(stopping.line(record), file=sys.stderr)
-    return proc.returncode
+    return code
 
 
 def refuse_if_locked(ep: paths.ExperimentPaths, dry_run: bool) -> None:
