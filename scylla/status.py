@@ -10,6 +10,7 @@ meaning differs from the configuration's: the next run re-runs it, archiving the
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,14 +293,34 @@ def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float]:
             earlier += float(old["cost_usd"]) if old else 0.0
             for j in d.glob("judge/judge_*/judgment.json"):
                 earlier += float((jsonio.read_json_object(j) or {}).get("cost_usd") or 0.0)
-        for rec in d.glob("judge/judge_*/attempts/*/" + attempts.RECORD):
-            earlier += (attempts.read(rec.parent) or attempts.Attempt(d, {})).cost_usd or 0.0
-    for rec in run.glob(f"{paths.JUDGE_DIR}/judge_*/attempts/*/{attempts.RECORD}"):
-        slot = rec.parts[-4].removeprefix("judge_")
-        att = attempts.read(rec.parent)
+        for _slot, att_dir in _judge_attempt_dirs(d):
+            earlier += (attempts.read(att_dir) or attempts.Attempt(d, {})).cost_usd or 0.0
+    for slot, att_dir in _judge_attempt_dirs(run):
+        att = attempts.read(att_dir)
         if att is not None and att.number != current.get(slot):
             earlier += att.cost_usd or 0.0
     return count, round(earlier, 10)
+
+
+def _judge_attempt_dirs(base: Path) -> list[tuple[str, Path]]:
+    """(slot, directory) of every judge attempt under base/judge/judge_NN/attempts/ (what
+    a glob would find, with plain listings: this runs for every run of a status)."""
+    found = []
+    judge_dir = os.path.join(base, paths.JUDGE_DIR)
+    try:
+        slots = [n for n in os.listdir(judge_dir) if n.startswith("judge_")]
+    except OSError:
+        return found
+    for name in slots:
+        root = os.path.join(judge_dir, name, paths.ATTEMPTS_DIR)
+        try:
+            entries = os.listdir(root)
+        except OSError:
+            continue
+        for entry in entries:
+            if os.path.isfile(os.path.join(root, entry, attempts.RECORD)):
+                found.append((name.removeprefix("judge_"), Path(root, entry)))
+    return found
 
 
 def spend_of(run_dir: str | Path) -> tuple[int | None, int, float]:
@@ -375,12 +396,10 @@ def collect(
 
     stop = stopping.read(workdir) if workdir is not None else None
     expected = expected or Expected.of(exp)
-    # Settled runs come from the cache while no Snakemake job may be half-done here.
-    cache = (
-        status_cache.StatusCache.load(workdir, ep.dir)
-        if workdir is not None and not incomplete
-        else None
-    )
+    # Settled runs come from the cache; a run with an output Snakemake marked incomplete (a
+    # job running or interrupted there) is classified afresh every time.
+    cache = status_cache.StatusCache.load(workdir, ep.dir) if workdir is not None else None
+    marked = {_run_of(p) for p in incomplete}
     judges_key = "|".join(f"{s}:{_digest(expected.judges.get(s))}" for s in exp.slots)
     slot_dirs = [paths.judge_slot_dir(s) for s in exp.slots]
     out = []
@@ -390,7 +409,8 @@ def collect(
         run_dir = f"{root}/{name}"
         wanted = expected.agent.get((key.tier, key.subtest))
         fields = None
-        if cache is not None:
+        use_cache = cache is not None and not (marked and os.path.abspath(run_dir) in marked)
+        if use_cache:
             meant = f"{_digest(wanted)}|{judges_key}"
             fp = status_cache.fingerprint(run_dir, slot_dirs)
             fields = cache.get(name, meant, fp)
@@ -398,7 +418,7 @@ def collect(
             rs = RunStatus(**fields)
         else:
             rs = classify(run_dir, exp.slots, incomplete, wanted, expected.judges, live)
-            if cache is not None:
+            if use_cache:
                 settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
                 cache.put(name, meant, fp, rs.as_dict() if settled else None)
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
@@ -415,6 +435,15 @@ def collect(
     if cache is not None:
         cache.save()
     return out
+
+
+_RUN_DIR = re.compile(r"^(.*/run_[0-9]+)(?:/|$)")
+
+
+def _run_of(path: str) -> str:
+    """The run directory (…/run_NN) an absolute output path lies in, else the path."""
+    m = _RUN_DIR.match(path)
+    return m.group(1) if m else path
 
 
 def _digest(m: Meaning | None) -> str:

@@ -9,9 +9,9 @@ rewritten record changes its directory). The next status re-classifies a run onl
 fingerprint differs, or when what the configuration means for it (its meaning digests) or the
 classifier's own code changed. A cold cache costs one write; a corrupt one is ignored.
 
-Never consulted while Snakemake has incomplete markers in the working directory (a job may be
-running or was interrupted: liveness is not a file fact), and partial or missing runs are
-never stored. Kept in `.snakemake/scylla/status/` beside the experiment's Snakemake state.
+Never consulted for a run with an output Snakemake marked incomplete (a job may be running
+there or was interrupted: liveness is not a file fact), and partial or missing runs are never
+stored. Kept in `.snakemake/scylla/status/` beside the experiment's Snakemake state.
 """
 
 from __future__ import annotations
