@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from scylla import hashing, yamlio
+from scylla import hashing
 from scylla.meaning import CURRENT_VERSION, LEGACY_VERSION
 from scylla.secrets import redact_env
 
@@ -74,6 +72,8 @@ class Locator:
 
 
 def load_schema() -> dict[str, Any]:
+    import yaml  # lazily: `scylla --help` and the status path need no YAML parser
+
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
@@ -124,6 +124,8 @@ def _exact(pattern: re.Pattern[str], value: Any, where: str) -> None:
 
 def load_file(path: str | Path) -> dict[str, Any]:
     """A config file (YAML or JSON) as a mapping; one-line errors naming file and line."""
+    from scylla import yamlio
+
     p = Path(path)
     try:
         text = p.read_text()
@@ -141,6 +143,8 @@ def load_file(path: str | Path) -> dict[str, Any]:
 
 
 def _yaml_file(path: Path, what: str) -> Any:
+    from scylla import yamlio
+
     try:
         return yamlio.load(path)
     except OSError as exc:
@@ -171,6 +175,8 @@ def _inside(root: Path, rel: str, what: str) -> Path:
 
 
 def _check_rubric(text: str, where: str, source: str) -> None:
+    from scylla import yamlio
+
     try:
         data = yamlio.loads(text, source)
     except yamlio.YamlError as exc:

@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from scylla import hashing
 from scylla.secrets import redact_secret_names
 
@@ -68,6 +66,8 @@ def normalize_text(text: str) -> str:
 
 def canonical_yaml(text: str) -> Any:
     """YAML as parsed data (comments, key order, quoting and layout do not count)."""
+    import yaml  # lazily: most commands never compute a meaning
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scylla import (
     archive,
     config,
@@ -154,6 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for ep, _exp in pairs:
         guard.handle_orphans(ep, args.kill_orphans)
     effective = Path(".snakemake/scylla") / f"config-{digest(cfg)}.yaml"
+    import yaml
+
     jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False), secret=True)
     inv = Invocation(workdir=Path.cwd(), configfile=effective)
     if chosen is not None:
