@@ -44,8 +44,14 @@ rulegraph: $(STAMP)
 	$(BIN)/snakemake --rulegraph dot 2>/dev/null | dot -Tsvg > docs/rulegraph.svg
 	$(BIN)/snakemake --rulegraph dot 2>/dev/null | dot -Tpng -Gdpi=110 > docs/rulegraph.png
 
+## The issue's performance table (benchmarks/bench.py): every figure with its target, median,
+## min, peak memory, a same-run baseline and PASS/MISS. Measures a `git archive HEAD` copy of
+## the code; the synthetic trees are cached in $(BENCH_TREES) (built once per code version:
+## the first run takes long). BENCH_ARGS adds options, e.g. BENCH_ARGS="--profile --repeat 5".
+BENCH_TREES ?= /tmp/scylla-bench-trees
+BENCH_ARGS  ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/regenerate.py
+	$(BIN)/python benchmarks/bench.py --snapshot --large --keep $(BENCH_TREES) $(BENCH_ARGS)
 
 clean-demo:
 	@echo "results/ is never deleted by make; move it away yourself if you want a fresh demo."

@@ -2,8 +2,9 @@
 
 How the tree is made:
 
-1. ONE real tiny experiment (1 tier, 1 subtest, 1 run, 2 judges, the stand-in `claude`) runs
-   through the real pipeline: `scylla run config/seed.yaml` with cwd = the target workdir.
+1. ONE real tiny experiment (1 tier, 1 subtest, 1 run, 2 judges or --judges N (1-3), the
+   stand-in `claude`) runs through the real pipeline: `scylla run config/seed.yaml` with
+   cwd = the target workdir.
 2. That run's files (agent/, judge/, judge_prompt.md, diff.patch, checks.json, run_result.json,
    its per-run logs; never the workspace worktree) are replicated into N runs spread over
    inline tiers/subtests (default for 1,000 runs: T0..T4 x 4 subtests x 50 runs). Paths that
@@ -18,6 +19,7 @@ How the tree is made:
    allowed), then a dry-run must say that nothing is left to do.
 
 Usage:  python benchmarks/make_tree.py WORKDIR [--runs 1000] [--layout 5x4x50] [--experiment bench]
+                                            [--judges 2]
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class TreeInfo:
     results: str  # results/<experiment>, absolute
     layout: str
     runs: int
+    judges: int = 2
     seed_seconds: float = 0.0
     replicate_seconds: float = 0.0
     reports_seconds: float = 0.0
@@ -156,7 +159,13 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def seed_config(name: str) -> dict:
+# Judge slots of the seed run, in order; --judges N takes the first N.
+JUDGE_MODELS = ("claude-opus-4-5-20251101", "claude-haiku-4-5", "claude-sonnet-4-5-20250929")
+
+
+def seed_config(name: str, judges: int = 2) -> dict:
+    if not 1 <= judges <= len(JUDGE_MODELS):
+        raise ValueError(f"judges: 1-{len(JUDGE_MODELS)}")
     return {
         "results_dir": "results",
         "experiments": [
@@ -180,16 +189,8 @@ def seed_config(name: str) -> dict:
                     },
                 },
                 "judges": [
-                    {
-                        "adapter": "claude-code",
-                        "cli": "claude-standin",
-                        "model": "claude-opus-4-5-20251101",
-                    },
-                    {
-                        "adapter": "claude-code",
-                        "cli": "claude-standin",
-                        "model": "claude-haiku-4-5",
-                    },
+                    {"adapter": "claude-code", "cli": "claude-standin", "model": model}
+                    for model in JUDGE_MODELS[:judges]
                 ],
             }
         ],
@@ -208,11 +209,11 @@ def run_keys(layout: Layout) -> list[tuple[str, str, int]]:
 # ---------------------------------------------------------------------------- steps
 
 
-def run_seed(workdir: Path, name: str, verbose: bool = False) -> float:
+def run_seed(workdir: Path, name: str, verbose: bool = False, judges: int = 2) -> float:
     """One real tiny experiment through the real pipeline (`scylla run`, cwd = workdir)."""
     cfg = workdir / "config" / "seed.yaml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(yaml.safe_dump(seed_config(name), sort_keys=False))
+    cfg.write_text(yaml.safe_dump(seed_config(name, judges), sort_keys=False))
     t0 = time.perf_counter()
     proc = subprocess.run(
         [*scylla_cli(), "run", "config/seed.yaml", "-q"],
@@ -386,6 +387,7 @@ def build(
     layout: Layout | None = None,
     name: str = "bench",
     verbose: bool = False,
+    judges: int = 2,
 ) -> TreeInfo:
     """Build the tree in `workdir` (created; must be empty) and return what was made."""
     workdir = Path(workdir).resolve()
@@ -404,10 +406,11 @@ def build(
         results=str(workdir / "results" / name),
         layout=str(layout),
         runs=layout.total,
+        judges=judges,
         code=code_fingerprint(),
     )
     say(f"seed: one real run through `scylla run` in {workdir}")
-    info.seed_seconds = run_seed(workdir, name, verbose=False)
+    info.seed_seconds = run_seed(workdir, name, verbose=False, judges=judges)
     say(f"replicating into {layout.total} runs ({layout} tiers x subtests x runs)")
     t0 = time.perf_counter()
     info.files_written, info.metadata_records = replicate(workdir, name, layout)
@@ -428,8 +431,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=1000, help="number of runs (default 1000)")
     p.add_argument("--layout", type=Layout.parse, help="TIERSxSUBTESTSxRUNS, e.g. 5x4x50")
     p.add_argument("--experiment", default="bench", help="experiment name (default bench)")
+    p.add_argument(
+        "--judges", type=int, default=2, help=f"judge slots (1-{len(JUDGE_MODELS)}, default 2)"
+    )
     args = p.parse_args(argv)
-    info = build(args.workdir, args.runs, args.layout, args.experiment, verbose=True)
+    info = build(
+        args.workdir, args.runs, args.layout, args.experiment, verbose=True, judges=args.judges
+    )
     print(json.dumps(asdict(info), indent=2))
     print(f"\nscylla status {info.results}\n(snakemake workdir: {info.workdir}; repo {REPO})")
     return 0
