@@ -239,7 +239,11 @@ class TreeSampler(threading.Thread):
             if self.attribute:
                 cpu = _cpu_seconds(pid)
                 if cpu is not None:
-                    self.cpu[pid] = (_kind(pid), cpu)  # read again: a fork may exec
+                    # read again (a fork may exec since), but a zombie has no cmdline
+                    kind = _kind(pid)
+                    if kind == "?" and pid in self.cpu:
+                        kind = self.cpu[pid][0]
+                    self.cpu[pid] = (kind, cpu)
         self.peak = max(self.peak, total)
         self.max_procs = max(self.max_procs, n)
 
