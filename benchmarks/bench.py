@@ -634,18 +634,22 @@ def figure_2_3(ctx, figs: set[str]) -> None:
             notes.append(f"{differed} files put back (other bytes)")
         return {"notes": notes}
 
+    def delete_and_run(argv: list[str], what: str) -> tuple[Ran, dict]:
+        """Delete the agent/result.json files, run `argv` measured, check and put back."""
+        delete_agent_results()
+        ran = run_measured(argv, ctx.args.timeout)
+        if ran.code != 0:
+            restore(original)
+            raise RuntimeError(f"{what} exited {ran.code}:\n{ran.output[-3000:]}")
+        return ran, check_and_restore(ran)
+
     if "2" in figs:
         inv = for_results(ep)
         inv.targets = rel_targets(inv, agent_results)
         argv = inv.argv("--quiet", "rules", "host", "reason")
 
         def via_snakemake(_i: int) -> dict:
-            delete_agent_results()
-            ran = run_measured(argv, ctx.args.timeout)
-            if ran.code != 0:
-                restore(original)
-                raise RuntimeError(f"snakemake exited {ran.code}:\n{ran.output[-3000:]}")
-            facts = check_and_restore(ran)
+            ran, facts = delete_and_run(argv, "snakemake")
             jobs = job_stats(ran.output)
             facts["notes"].insert(0, "jobs " + ", ".join(f"{k} {v}" for k, v in jobs.items()))
             return ran.sample(**facts, jobs=jobs)
@@ -686,12 +690,8 @@ def figure_2_3(ctx, figs: set[str]) -> None:
         argv3 = [*ctx.cli, "regenerate", str(ep.dir)]
 
         def regenerate(_i: int) -> dict:
-            delete_agent_results()
-            ran = run_measured(argv3, ctx.args.timeout)
-            if ran.code != 0:
-                restore(original)
-                raise RuntimeError(f"scylla regenerate exited {ran.code}:\n{ran.output[-3000:]}")
-            return ran.sample(**check_and_restore(ran))
+            ran, facts = delete_and_run(argv3, "scylla regenerate")
+            return ran.sample(**facts)
 
         ctx.table.measure(
             "regenerate_cli",
@@ -846,6 +846,7 @@ def split_runs(agents: int) -> tuple[int, int]:
 def fresh_experiment(
     where: Path, name: str, agents: int, delay: float, judges: list[dict]
 ) -> tuple[Path, int]:
+    import make_tree
     import yaml
 
     tiny_task(where)
@@ -865,16 +866,7 @@ def fresh_experiment(
                     }
                 },
                 "runs": runs,
-                "agent": {
-                    "adapter": "claude-code",
-                    "cli": "claude-standin",
-                    "model": "claude-sonnet-4-5-20250929",
-                    "timeout": 120,
-                    "env": {
-                        "CLAUDE_STANDIN_DELAY": str(delay),
-                        "CLAUDE_STANDIN_SOLUTION": "{task_dir}/solution.patch",
-                    },
-                },
+                "agent": make_tree.standin_agent(delay),
                 "judges": judges,
             }
         ],

@@ -163,6 +163,20 @@ def sha256(data: bytes) -> str:
 JUDGE_MODELS = ("claude-opus-4-5-20251101", "claude-haiku-4-5", "claude-sonnet-4-5-20250929")
 
 
+def standin_agent(delay: float) -> dict:
+    """The agent settings of every benchmark experiment: the stand-in claude, `delay` s."""
+    return {
+        "adapter": "claude-code",
+        "cli": "claude-standin",
+        "model": "claude-sonnet-4-5-20250929",
+        "timeout": 120,
+        "env": {
+            "CLAUDE_STANDIN_DELAY": str(delay),
+            "CLAUDE_STANDIN_SOLUTION": "{task_dir}/solution.patch",
+        },
+    }
+
+
 def seed_config(name: str, judges: int = 2) -> dict:
     if not 1 <= judges <= len(JUDGE_MODELS):
         raise ValueError(f"judges: 1-{len(JUDGE_MODELS)}")
@@ -178,16 +192,7 @@ def seed_config(name: str, judges: int = 2) -> dict:
                     }
                 },
                 "runs": 1,
-                "agent": {
-                    "adapter": "claude-code",
-                    "cli": "claude-standin",
-                    "model": "claude-sonnet-4-5-20250929",
-                    "timeout": 120,
-                    "env": {
-                        "CLAUDE_STANDIN_DELAY": "0",
-                        "CLAUDE_STANDIN_SOLUTION": "{task_dir}/solution.patch",
-                    },
-                },
+                "agent": standin_agent(delay=0),
                 "judges": [
                     {"adapter": "claude-code", "cli": "claude-standin", "model": model}
                     for model in JUDGE_MODELS[:judges]
