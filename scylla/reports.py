@@ -58,13 +58,20 @@ DENOMINATORS = (
 )
 
 
+def _kinds(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(present, valid judgment, agent failure, infra failure) of every run of a non-empty
+    frame: the masks every denominator is made of."""
+    agent_fail = df["agent_failed"].fillna(False).astype(bool) | (df["failure_class"] == "agent")
+    valid = df["judge_valid"].fillna(False).astype(bool)
+    return df["present"], valid, agent_fail, df["failure_class"] == "infra"
+
+
 def scored_runs(df: pd.DataFrame) -> pd.DataFrame:
     """The runs every rate counts (see DENOMINATORS), agent failures scored 0 / F / fail."""
     if not len(df):
         return df
-    agent_fail = df["agent_failed"].fillna(False).astype(bool) | (df["failure_class"] == "agent")
-    valid = df["judge_valid"].fillna(False).astype(bool)
-    keep = df["present"] & (valid | agent_fail) & (df["failure_class"] != "infra")
+    present, valid, agent_fail, infra = _kinds(df)
+    keep = present & (valid | agent_fail) & ~infra
     out = df[keep].copy()
     failed = agent_fail[keep] & ~valid[keep]
     out.loc[failed, "score"] = 0.0
@@ -80,32 +87,32 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
     grades = scored["grade"].value_counts().to_dict() if len(scored) else {}
     ordered = [g for g in GRADE_ORDER if g in grades]
     n = len(scored)
-    present = df["present"] if len(df) else df
-    infra = int((present & (df["failure_class"] == "infra")).sum()) if len(df) else 0
-    agent_fail = (
-        df["agent_failed"].fillna(False).astype(bool) | (df["failure_class"] == "agent")
-        if len(df)
-        else df
-    )
-    valid = df["judge_valid"].fillna(False).astype(bool) if len(df) else df
+    if len(df):
+        present, valid, agent_fail, infra = _kinds(df)
+        counts = {
+            "judged_runs": int((present & valid).sum()),
+            # judgments all invalid, agent fine: neither a pass nor a fail (the judges failed)
+            "invalid_judgments": int((present & ~valid & ~agent_fail & ~infra).sum()),
+            "infra_excluded": int((present & infra).sum()),
+            "missing_runs": int((~present).sum()),
+        }
+    else:
+        counts = dict.fromkeys(
+            ("judged_runs", "invalid_judgments", "infra_excluded", "missing_runs"), 0
+        )
     mean = float(scored["score"].mean()) if n else 0.0
     std = float(scored["score"].std(ddof=0)) if n else 0.0
     return {
         "total_runs": int(len(df)),
         "runs_present": int(df["present"].sum()) if len(df) else 0,
         "counted_runs": n,  # the denominator of pass_rate and of the score statistics
-        "judged_runs": int((present & valid).sum()) if len(df) else 0,
+        "judged_runs": counts["judged_runs"],
         "agent_failed_runs": int(df["agent_failed"].fillna(False).astype(bool).sum())
         if len(df)
         else 0,
-        # judgments all invalid, agent fine: neither a pass nor a fail (the judges failed)
-        "invalid_judgments": int(
-            (present & ~valid & ~agent_fail & (df["failure_class"] != "infra")).sum()
-        )
-        if len(df)
-        else 0,
-        "infra_excluded": infra,
-        "missing_runs": int((~present).sum()) if len(df) else 0,
+        "invalid_judgments": counts["invalid_judgments"],
+        "infra_excluded": counts["infra_excluded"],
+        "missing_runs": counts["missing_runs"],
         "denominators": DENOMINATORS,
         "passed": int(scored["passed"].astype(bool).sum()) if n else 0,
         "pass_rate": float(scored["passed"].astype(bool).mean()) if n else 0.0,

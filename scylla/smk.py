@@ -192,6 +192,19 @@ class ProgressFilter:
         self.steps_done = 0
         self._said: set[str] = set()
 
+    @classmethod
+    def printing(cls, inv: Invocation, workdir: Path) -> ProgressFilter:
+        """The filter of a scylla run in `workdir`: quiet about a stop on purpose, and muted
+        once a fatal error stopped it (its one line comes at the end, instead of snakemake's
+        failed-job report and retry chatter)."""
+        from scylla import stopping
+
+        return cls(
+            echo=lambda line: print(line, flush=True),
+            stopping=lambda: inv.stopped,
+            muted=(Path(workdir) / stopping.STOP_FILE).exists,
+        )
+
     def __call__(self, line: str) -> None:
         if line.startswith("Nothing to be done"):
             self.nothing_to_do = True

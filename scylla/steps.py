@@ -146,15 +146,7 @@ def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> 
         ep = _ep(root, exp)
         for n in range(1, exp.runs + 1):
             rp = ep.run(tier, subtest, n)
-            bad = [
-                path
-                for path, valid in (
-                    (rp.run_result, records.valid_run_result),
-                    (rp.agent_result, records.valid_agent_result),
-                    (rp.consensus, records.valid_consensus),
-                )
-                if records.read(path, valid) is None
-            ]
+            bad = archive.corrupt_files(rp, [])  # the three derived records, not judgments
             if bad:  # damaged after rule run_result made them: never reported as they are
                 archive.quarantine(rp.dir, bad, "corrupt derived record")
                 joblog.append(log, f"{', '.join(map(str, bad))}: corrupt, set aside, made again")

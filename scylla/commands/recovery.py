@@ -153,12 +153,7 @@ def _execute(args, ep, exp, inv: Invocation, what: str, tiers: dict | None = Non
         return 0
     workdir = guard.workdir_of(ep)
     stopping.clear(workdir)  # a new run: an earlier stop does not bind it
-    stop_file = workdir / stopping.STOP_FILE
-    out = ProgressFilter(
-        echo=lambda line: print(line, flush=True),
-        stopping=lambda: inv.stopped,
-        muted=stop_file.exists,  # a fatal stop: its one line below, not snakemake's report
-    )
+    out = ProgressFilter.printing(inv, workdir)
     with Progress(lambda: summary_line([(ep, exp)])):
         code = inv.stream("--quiet", "rules", "host", "reason", on_line=out)
     record = stopping.read(workdir)

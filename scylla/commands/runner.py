@@ -176,14 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if dry and code == 0:
             print(_forecast_line(pairs, chosen))
     else:
-        stop_file = Path.cwd() / stopping.STOP_FILE
-        out = ProgressFilter(
-            echo=lambda line: print(line, flush=True),
-            stopping=lambda: inv.stopped,
-            # a fatal setup error stopped the run: its one line comes at the end, instead of
-            # snakemake's failed-job report and retry chatter
-            muted=stop_file.exists,
-        )
+        out = ProgressFilter.printing(inv, Path.cwd())
         if args.quiet:
             code = inv.stream(*extra, on_line=out)
         else:
