@@ -15,9 +15,7 @@ rule agent:
         # What the run means (model, prompt, subtest resources). Changing it re-runs exactly
         # the affected runs; editing this rule's code does not (profile rerun-triggers).
         meaning=agent_meaning,
-        spec=spec_key,
+        spec=SPEC_KEY,
         spec_file=spec_file,
-        run_dir=lambda wc, output: paths.run_dir_of(output[0]),
     shell:
-        "python -m scylla.step agent --spec {params.spec_file} --run-dir {params.run_dir}"
-        " --attempt {resources.attempt} --log {log}"
+        step_command("agent", "--attempt {resources.attempt} --log {log}")

@@ -112,9 +112,18 @@ def experiment_tier_reports(wildcards):
     return [str(ep.tier_report(t)) for t in exp_of(wildcards).tiers]
 
 
-def spec_key(wildcards):
-    """Recorded by Snakemake as a param since the first release: keep it (paths.legacy_spec_key)."""
-    return paths.legacy_spec_key(wildcards.experiment)
+# Recorded by Snakemake as a param since the first release: keep it (paths.legacy_spec_key).
+# A pattern, not a function: Snakemake fills it from the wildcards at no cost per job.
+SPEC_KEY = paths.legacy_spec_key("{experiment}")
+
+
+def step_command(step, args):
+    """The shell command of an out-of-process step: the run directory spelled from the
+    wildcards (no param function to evaluate for each of the DAG's jobs)."""
+    return (
+        f"python -m scylla.step {step} --spec {{params.spec_file}}"
+        f" --run-dir {T.shell(T.run.dir)} {args}"
+    )
 
 
 def spec_file(wildcards, output):

@@ -11,12 +11,10 @@ rule judge_prompt:
         "../envs/scylla.yaml"
     params:
         meaning=judge_prompt_meaning,
-        spec=spec_key,
+        spec=SPEC_KEY,
         spec_file=spec_file,
-        run_dir=lambda wc, output: paths.run_dir_of(output[0]),
     shell:
-        "python -m scylla.step judge_prompt --spec {params.spec_file} --run-dir {params.run_dir}"
-        " --log {log}"
+        step_command("judge_prompt", "--log {log}")
 
 
 rule judge:
@@ -35,12 +33,13 @@ rule judge:
         attempt=lambda wc, attempt: attempt,
     params:
         meaning=judge_meaning,
-        spec=spec_key,
+        spec=SPEC_KEY,
         spec_file=spec_file,
-        run_dir=lambda wc, output: paths.run_dir_of(output[0]),
     shell:
-        "python -m scylla.step judge --spec {params.spec_file} --run-dir {params.run_dir}"
-        " --slot {wildcards.slot} --attempt {resources.attempt} --log {log}"
+        step_command(
+            "judge",
+            "--slot {wildcards.slot} --attempt {resources.attempt} --log {log}",
+        )
 
 
 rule run_result:

@@ -8,6 +8,7 @@ The same definitions serve Python code (concrete paths) and the Snakemake rules
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -344,6 +345,11 @@ class Templates:
         if level == "tier":
             return str(self.exp.log(rule, "{tier}"))
         return str(self.exp.log(rule))
+
+    def shell(self, template: str | Path) -> str:
+        """A template for a `shell:` command: `{tier}` becomes `{wildcards.tier}`, so the job's
+        command names its paths without a param function evaluated for every job of the DAG."""
+        return re.sub(r"\{(\w+)\}", r"{wildcards.\1}", str(template))
 
     def slot_log(self) -> str:
         return str(self.exp.logs / "{tier}" / "{subtest}" / "run_{run}" / "judge_{slot}.log")
