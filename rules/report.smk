@@ -32,7 +32,27 @@ rule experiment_report:
     output:
         json=str(T.exp.report()),
         md=str(T.exp.report("md")),
-        tables=[str(T.exp.table(n)) for n in paths.TABLES],
+        tables=[
+            report(
+                str(T.exp.table(n)),
+                caption="../docs/report/tables.rst",
+                category="Tables",
+                subcategory="{experiment}",
+                labels={"experiment": "{experiment}", "table": n},
+            )
+            for n in paths.TABLES
+        ],
+        figures=[
+            report(
+                str(T.exp.figure(n, ext)),
+                caption=f"../docs/report/{n}.rst",
+                category="Figures",
+                subcategory="{experiment}",
+                labels={"experiment": "{experiment}", "figure": n, "format": ext},
+            )
+            for n in paths.FIGURES
+            for ext in paths.FIGURE_FORMATS
+        ],
     log:
         T.log("experiment_report", "experiment"),
     localrule: True

@@ -272,15 +272,29 @@ class ExperimentPaths:
         return self.dir / f"report.{ext}"
 
     def table(self, name: str) -> Path:
-        """CSV tables: runs.csv, subtests.csv, tiers.csv, judges.csv."""
+        """CSV tables (TABLES): tables/runs.csv, judges.csv, criteria.csv, ..."""
         return self.dir / "tables" / f"{name}.csv"
+
+    def figure(self, name: str, ext: str = "png") -> Path:
+        """Figures (FIGURES), PNG and SVG: figures/pass_rate.png, ..."""
+        return self.dir / "figures" / f"{name}.{ext}"
 
     def log(self, rule: str, tier: str = "", subtest: str = "", run: int | str = "") -> Path:
         parts = [p for p in (tier, subtest, run_name(run) if run != "" else "") if p]
         return self.logs.joinpath(*parts, f"{rule}.log")
 
 
-TABLES = ("runs", "judges", "subtests", "tiers")
+TABLES = ("runs", "judges", "criteria", "subtests", "tiers", "comparisons")
+FIGURES = (
+    "pass_rate",
+    "score_distribution",
+    "cost_frontier",
+    "judge_agreement",
+    "cliffs_delta",
+    "cumulative_spend",
+    "token_breakdown",
+)
+FIGURE_FORMATS = ("png", "svg")
 
 
 def log_history(log: str | Path) -> Path:

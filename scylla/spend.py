@@ -95,9 +95,10 @@ class Spent:
     judge_costs: list[float] = field(default_factory=list)
 
 
-def spent(ep: ExperimentPaths, write: bool = True) -> Spent:
-    """Everything paid so far, from the ledger (the last line per attempt counts). Without
-    a ledger it is read from the attempt records (and written, unless `write` is False)."""
+def entries(ep: ExperimentPaths, write: bool = True) -> list[dict]:
+    """Every paid attempt once (the ledger's last line for it): attempt, kind, cost_usd (None:
+    unknown), at. Without a ledger it is read from the attempt records (and written, unless
+    `write` is False)."""
     if write:
         _ensure(ep)
     if ledger_path(ep).exists():
@@ -116,8 +117,13 @@ def spent(ep: ExperimentPaths, write: bool = True) -> Spent:
             continue
         if isinstance(entry, dict) and "attempt" in entry:
             latest[str(entry.get("key") or entry["attempt"])] = entry
+    return list(latest.values())
+
+
+def spent(ep: ExperimentPaths, write: bool = True) -> Spent:
+    """Everything paid so far, from the ledger (see `entries`)."""
     out = Spent()
-    for entry in latest.values():
+    for entry in entries(ep, write):
         name = str(entry["attempt"])
         cost = entry.get("cost_usd")
         if not isinstance(cost, int | float):

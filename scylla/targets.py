@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scylla import jsonio
 from scylla.config import Experiment
-from scylla.paths import TABLES, ExperimentPaths, RunPaths
+from scylla.paths import FIGURE_FORMATS, FIGURES, TABLES, ExperimentPaths, RunPaths
 
 RunKey = tuple[str, str, int]
 
@@ -22,7 +22,8 @@ def run_files(rp: RunPaths, exp: Experiment) -> list[Path]:
 
 
 def experiment_report_files(ep: ExperimentPaths) -> list[Path]:
-    return [ep.report(), ep.report("md"), *(ep.table(n) for n in TABLES)]
+    figures = [ep.figure(n, ext) for n in FIGURES for ext in FIGURE_FORMATS]
+    return [ep.report(), ep.report("md"), *(ep.table(n) for n in TABLES), *figures]
 
 
 def experiment_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:

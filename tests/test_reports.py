@@ -6,11 +6,16 @@ T2/01 has two passes and one agent that produced nothing (run 3)."""
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 from pathlib import Path
 
+import krippendorff
+import numpy as np
 import pytest
 from pipeline_helpers import output_of, scylla
+from scipy import stats
 
 from scylla import paths
 
@@ -60,3 +65,152 @@ def test_tier_and_experiment_rates_count_every_finished_run(demo):
     assert whole["missing_runs"] == 0
     assert "agent failure (a fail" in whole["denominators"]
     assert "*Denominators*" in demo.report("md").read_text()
+
+
+# -- statistics, tables and figures (checked against values computed here independently) ---
+
+
+def csv_rows(path: Path) -> list[dict]:
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_rate_has_its_interval_and_pass_at_k(demo):
+    sub = summary(demo.subtest_report("T2", "01"))  # 2 passes of 3 counted runs
+    ci = sub["pass_rate_ci"]
+    wilson = stats.binomtest(2, 3).proportion_ci(method="wilson")
+    assert ci["method"] == "wilson"
+    assert (ci["low"], ci["high"]) == pytest.approx((wilson.low, wilson.high))
+    # unbiased pass@k: 1 - C(n-c, k) / C(n, k) with n = 3, c = 2
+    assert sub["pass_at_k"] == pytest.approx({"1": 2 / 3, "2": 1.0, "3": 1.0})
+    scores = [r["judge_score"] if r["judge_valid"] else 0.0 for r in runs_of(demo, "T2", "01")]
+    boot = stats.bootstrap(
+        (np.array(scores),),
+        np.mean,
+        n_resamples=10_000,
+        method="BCa",
+        rng=np.random.default_rng(42),
+    ).confidence_interval
+    mean_ci = sub["mean_score_ci"]
+    assert (mean_ci["method"], mean_ci["n_resamples"], mean_ci["seed"]) == ("BCa", 10_000, 42)
+    assert (mean_ci["low"], mean_ci["high"]) == pytest.approx((boot.low, boot.high))
+    whole = json.loads(demo.report().read_text())
+    assert whole["statistics"]["seed"] == 42 and "Holm" in whole["statistics"]["tier_comparisons"]
+    for tier in whole["tiers"]:
+        assert tier["pass_rate_low"] <= tier["pass_rate"] <= tier["pass_rate_high"], tier
+    assert "pass_rate | 0.714 [" in demo.report("md").read_text()
+
+
+def test_tier_comparisons_match_scipy_on_the_runs_table(demo):
+    runs = [r for r in csv_rows(demo.table("runs")) if r["present"] == "True"]
+    counted = [r for r in runs if r["judge_valid"] == "True" or r["agent_failed"] == "True"]
+
+    def scores(tier):
+        return [
+            float(r["score"]) if r["judge_valid"] == "True" else 0.0
+            for r in counted
+            if r["tier"] == tier
+        ]
+
+    pairs = {(r["a"], r["b"]): r for r in csv_rows(demo.table("comparisons"))}
+    assert set(pairs) == {("T0", "T1"), ("T1", "T2")}
+    raw = [stats.mannwhitneyu(scores(a), scores(b)).pvalue for a, b in pairs]
+    for (a, b), p in zip(pairs, raw, strict=True):
+        assert float(pairs[a, b]["pvalue"]) == pytest.approx(p)
+        x, y = np.array(scores(a)), np.array(scores(b))
+        delta = np.sign(x[:, None] - y[None, :]).mean()
+        assert float(pairs[a, b]["cliffs_delta"]) == pytest.approx(delta)
+    holm = sorted(raw)
+    expected = [min(1.0, max(len(raw) * holm[0], 0)), min(1.0, max(len(raw) * holm[0], holm[1]))]
+    got = sorted(float(r["pvalue_holm"]) for r in pairs.values())
+    assert got == pytest.approx(expected)
+    kw = json.loads(demo.report().read_text())["comparisons"]["kruskal_wallis"]
+    assert kw["pvalue"] == pytest.approx(
+        stats.kruskal(*(scores(t) for t in ("T0", "T1", "T2"))).pvalue
+    )
+
+
+def test_judge_agreement_is_krippendorffs_alpha_of_the_judges_table(demo):
+    judges = [r for r in csv_rows(demo.table("judges")) if r["is_valid"] == "True"]
+    slots = sorted({r["slot"] for r in judges})
+    units = sorted({(r["tier"], r["subtest"], r["run"]) for r in judges})
+    matrix = np.full((len(slots), len(units)), np.nan)
+    for r in judges:
+        matrix[slots.index(r["slot"]), units.index((r["tier"], r["subtest"], r["run"]))] = float(
+            r["score"]
+        )
+    expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="interval")
+    agreement = json.loads(demo.report().read_text())["judge_agreement"]
+    assert agreement["krippendorff_alpha"] == pytest.approx(expected)
+    assert agreement["ci"]["low"] <= agreement["krippendorff_alpha"] <= agreement["ci"]["high"]
+    assert {j["judge"] for j in agreement["judges"]} == {
+        f"{s}:{m}" for s, m in {(r["slot"], r["model"]) for r in judges}
+    }
+
+
+def test_criteria_table_holds_every_scored_criterion(demo):
+    rows = csv_rows(demo.table("criteria"))
+    run = demo.run("T0", "00", 1)
+    judgment = json.loads(run.judge_slot("01").judgment.read_text())
+    mine = [
+        r for r in rows if (r["tier"], r["subtest"], r["run"], r["slot"]) == ("T0", "00", "1", "01")
+    ]
+    assert {r["criterion"] for r in mine} == set(judgment["criteria_scores"])
+    for r in mine:
+        assert float(r["score"]) == pytest.approx(
+            judgment["criteria_scores"][r["criterion"]]["score"]
+        )
+
+
+def test_figures_are_written_as_png_and_svg(demo):
+    listed = json.loads(demo.report().read_text())["figures"]
+    assert set(listed) == set(paths.FIGURES)
+    for name in paths.FIGURES:
+        png, svg = demo.figure(name, "png"), demo.figure(name, "svg")
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert "<svg" in svg.read_text()[:2000], name
+        assert f"figures/{name}.png" in demo.report("md").read_text()
+
+
+def test_scylla_report_rebuilds_the_same_numbers_and_an_html_report(demo, tmp_path):
+    before = json.loads(demo.report().read_text())
+    html = tmp_path / "report.html"
+    proc = scylla(
+        demo.dir.parent.parent, "report", str(demo.dir), "--format", "json", "--html", str(html)
+    )
+    assert proc.returncode == 0, output_of(proc)
+    printed = json.loads(proc.stdout)
+    after = json.loads(demo.report().read_text())
+    for key in ("pass_rate", "pass_rate_ci", "mean_score", "mean_score_ci", "pass_at_k"):
+        assert printed["summary"][key] == before["summary"][key] == after["summary"][key], key
+    assert after["judge_agreement"] == before["judge_agreement"]
+    text = html.read_text()
+    for name in paths.FIGURES:
+        assert f"{name}.png" in text, name
+
+
+def test_the_html_report_shows_a_figure_in_a_headless_browser(demo, tmp_path):
+    """Snakemake's HTML report of the demo, opened in headless Chromium: Results > Figures >
+    pass_rate shows the PNG (decoded, not a broken image); the screenshot must be non-trivial."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on PATH (.ci/run installs the Debian package)")
+    html = tmp_path / "report.html"
+    proc = scylla(demo.dir.parent.parent, "report", str(demo.dir), "--html", str(html))
+    assert proc.returncode == 0, output_of(proc)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(html.as_uri())
+        page.get_by_text("Figures", exact=True).click()
+        row = page.locator("tr", has_text="pass_rate")
+        row.locator("a").first.click()  # the eye: show the figure
+        page.wait_for_function(
+            "() => [...document.images].some(i => i.src.includes('pass_rate.png')"
+            " && i.complete && i.naturalWidth > 500)",
+            timeout=20_000,
+        )
+        page.screenshot(path=str(tmp_path / "report.png"))
+        browser.close()
+    assert (tmp_path / "report.png").stat().st_size > 10_000

@@ -78,7 +78,7 @@ def _edit_rule_bodies(smk_file: Path) -> int:
     """Change the code of every rule (a no-op statement / shell prefix); return how many."""
     text = smk_file.read_text()
     text, n_run = re.subn(r"(\n    run:\n)", r"\1        _edited_by_test = True\n", text)
-    text, n_shell = re.subn(r"(\n    shell:\n)", r'\1        "true && "\n', text)
+    text, n_shell = re.subn(r"(\n    shell:\n)", r'\1        "true && " +\n', text)
     smk_file.write_text(text)
     return n_run + n_shell
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 EPILOG = """examples:
-  scylla report results/demo                  # report.json|md, tier and subtest reports, tables
+  scylla report results/demo                  # report.json|md, tier and subtest reports,
+                                              # tables/*.csv and figures/*.png|svg
   scylla report results/demo --format json    # and print the headline figures
-Works on unfinished experiments: their reports say `partial`, with the counts. Starts no job.
+  scylla report results/demo --html report.html   # and Snakemake's HTML report of them
+Works on unfinished experiments: their reports say `partial`, with the counts. Starts no agent
+or judge job (--html asks `snakemake --report` for the files this command just wrote).
 """
 
 
@@ -22,6 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("results_dir", type=Path, help="an experiment directory: results/<experiment>")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write Snakemake's self-contained HTML report (figures, tables) to FILE",
+    )
     p.set_defaults(func=cmd_report)
 
 
@@ -34,6 +44,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     guard.refuse_if_in_use(guard.workdir_of(ep), ep.dir)
     reports.write_all(ep, exp)
     data = json.loads(ep.report().read_text())
+    if args.html is not None:
+        html_report(ep, args.html)
     if args.format == "json":
         print(json.dumps({k: data[k] for k in ("partial", "runs", "spend", "summary")}, indent=1))
     else:
@@ -44,3 +56,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"spent ${data['spend']['spent_usd']:.2f})"
         )
     return 0
+
+
+def html_report(ep, out: Path) -> None:
+    """`snakemake --report` over the experiment's report files: the figures and tables are
+    tagged with report() in rules/report.smk, captions in docs/report/."""
+    from scylla import smk, targets
+
+    inv = smk.for_results(ep)
+    inv.targets = smk.rel_targets(inv, targets.experiment_report_files(ep))
+    proc = inv.run("--report", str(out.resolve()), capture=True)
+    if proc.returncode != 0 or not out.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"scylla: snakemake --report failed: {last}")
+    print(f"{out} (Snakemake HTML report: Results > Figures, Tables)", file=sys.stderr)

@@ -1,54 +1,38 @@
-"""Reports at subtest, tier and experiment level (report.json + report.md) and CSV tables."""
+"""Reports at subtest, tier and experiment level (report.json + report.md), the experiment's
+CSV tables and its figures, built from the run artifacts alone.
+
+- `frames`: the artifacts as tables (runs, judgments, criteria, paid attempts);
+- `stats`: the statistics (intervals, pass@k, tier comparisons, judge agreement, frontier);
+- `figures`: one function per figure, PNG and SVG;
+- here: what each report counts (DENOMINATORS), the summaries and the files they go to.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scylla import jsonio
 from scylla.config import Experiment
 from scylla.grading import GRADE_ORDER
-from scylla.paths import TABLES, ExperimentPaths
+from scylla.paths import FIGURES, TABLES, ExperimentPaths
+from scylla.reports import stats
+from scylla.reports.frames import TOKEN_KEYS, judge_frame, ledger_frame, run_frame
 
-TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
-
-
-def run_frame(ep: ExperimentPaths, exp: Experiment, tier: str | None = None) -> pd.DataFrame:
-    """One row per run (judge-valid or not) of the experiment, or of one tier."""
-    rows = []
-    for key in exp.run_keys():
-        if tier is not None and key.tier != tier:
-            continue
-        data = jsonio.read_json_object(ep.run(key.tier, key.subtest, key.run).run_result) or {}
-        tokens = data.get("token_stats") or {}
-        rows.append(
-            {
-                "experiment": exp.name,
-                "tier": key.tier,
-                "subtest": key.subtest,
-                "run": key.run,
-                "present": bool(data),
-                "score": data.get("judge_score"),
-                "passed": data.get("judge_passed"),
-                "grade": data.get("judge_grade"),
-                "judge_valid": data.get("judge_valid", False),
-                "agent_failed": data.get("agent_failed", False),
-                "failure_class": data.get("failure_class") or "",
-                "exit_code": data.get("exit_code"),
-                "cost_usd": data.get("cost_usd", 0.0),
-                "attempts": data.get("attempts", 1 if data else 0),
-                "earlier_attempts_cost_usd": data.get("earlier_attempts_cost_usd", 0.0),
-                "agent_cost_usd": data.get("agent_cost_usd", 0.0),
-                "judge_cost_usd": data.get("judge_cost_usd", 0.0),
-                "duration_seconds": data.get("duration_seconds", 0.0),
-                "api_calls": data.get("api_calls", 0),
-                **{k: tokens.get(k, 0) for k in TOKEN_KEYS},
-            }
-        )
-    return pd.DataFrame(rows)
-
+__all__ = [
+    "DENOMINATORS",
+    "run_frame",
+    "scored_runs",
+    "summarize",
+    "write_all",
+    "write_experiment",
+    "write_subtest",
+    "write_tier",
+]
 
 DENOMINATORS = (
     "pass_rate, scores and grades count every finished run: a valid judgment, or an agent "
@@ -56,6 +40,35 @@ DENOMINATORS = (
     "(infra_excluded: retried, not a result), runs whose judgments are all invalid "
     "(invalid_judgments) and runs not finished yet (missing_runs: the report is partial)."
 )
+
+# Every bootstrap: the original tool's 10,000 resamples, seed 42 (each interval states its own).
+EXPERIMENT_RESAMPLES = stats.DEFAULT_RESAMPLES
+
+
+def statistics_note() -> dict[str, Any]:
+    return {
+        "confidence": stats.DEFAULT_CONFIDENCE,
+        "seed": stats.DEFAULT_SEED,
+        "pass_rate": "Wilson score interval",
+        "scores": f"BCa bootstrap, {stats.DEFAULT_RESAMPLES:,} resamples",
+        "cost_of_pass": f"percentile bootstrap over runs, {stats.DEFAULT_RESAMPLES:,} resamples",
+        "pass_at_k": (
+            "unbiased estimator 1 - C(n-c,k)/C(n,k) per subtest; tiers: mean over subtests"
+        ),
+        "consistency": "1 - sample standard deviation / mean of the scores",
+        "tier_comparisons": (
+            "Kruskal-Wallis over tiers, then two-sided Mann-Whitney U on consecutive tiers, "
+            "Holm-Bonferroni corrected; Cliff's delta with a BCa bootstrap interval "
+            f"({EXPERIMENT_RESAMPLES:,} resamples)"
+        ),
+        "judge_agreement": (
+            "Krippendorff's alpha (interval) over valid judgments, bootstrap over runs "
+            f"({EXPERIMENT_RESAMPLES:,} resamples); each judge against the mean of the others"
+        ),
+    }
+
+
+# -- what is counted ------------------------------------------------------------------------
 
 
 def _kinds(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
@@ -77,12 +90,40 @@ def scored_runs(df: pd.DataFrame) -> pd.DataFrame:
     out.loc[failed, "score"] = 0.0
     out.loc[failed, "passed"] = False
     out.loc[failed, "grade"] = "F"
+    out["score"] = out["score"].astype(float)
+    out["passed"] = out["passed"].astype(bool)
     return out
 
 
+def _num(v: Any) -> Any:
+    """JSON has no NaN or infinity: an undefined figure is null."""
+    if isinstance(v, float | np.floating):
+        return None if math.isnan(v) or math.isinf(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _interval(iv: stats.Interval) -> dict[str, Any]:
+    d = {k: _num(v) for k, v in iv.to_dict().items()}
+    d.pop("estimate")
+    return d
+
+
+def pass_at_k(scored: pd.DataFrame) -> dict[str, float]:
+    """pass@k of one subtest (k = 1..runs counted), or the mean over the subtests of a tier
+    or experiment for every k all of them reach."""
+    curves = [stats.pass_at_k_curve(g["passed"]) for _, g in scored.groupby(["tier", "subtest"])]
+    curves = [c for c in curves if c]
+    if not curves:
+        return {}
+    top = min(len(c) for c in curves)
+    return {str(k): float(np.mean([c[k] for c in curves])) for k in range(1, top + 1)}
+
+
 def summarize(df: pd.DataFrame) -> dict[str, Any]:
-    """Pass rate and score statistics over finished runs (agent failures are fails; infra
-    failures and runs with only invalid judgments are left out and counted apart)."""
+    """Pass rate and score statistics, with intervals, over finished runs (agent failures are
+    fails; infra failures and runs with only invalid judgments are left out, counted apart)."""
     scored = scored_runs(df)
     grades = scored["grade"].value_counts().to_dict() if len(scored) else {}
     ordered = [g for g in GRADE_ORDER if g in grades]
@@ -100,8 +141,14 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         counts = dict.fromkeys(
             ("judged_runs", "invalid_judgments", "infra_excluded", "missing_runs"), 0
         )
-    mean = float(scored["score"].mean()) if n else 0.0
-    std = float(scored["score"].std(ddof=0)) if n else 0.0
+    scores = scored["score"].to_numpy(float) if n else np.array([])
+    passes = int(scored["passed"].sum()) if n else 0
+    mean = float(scores.mean()) if n else 0.0
+    total_cost = float(df["cost_usd"].sum()) if len(df) else 0.0
+    # cost of a pass: what every finished run cost over the counted passes (runs resampled
+    # whole for its interval; a run that is not counted is never a pass)
+    paid = df[df["present"]] if len(df) else df
+    paid_passed = paid.index.isin(scored.index[scored["passed"]]) if n else []
     return {
         "total_runs": int(len(df)),
         "runs_present": int(df["present"].sum()) if len(df) else 0,
@@ -114,13 +161,17 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         "infra_excluded": counts["infra_excluded"],
         "missing_runs": counts["missing_runs"],
         "denominators": DENOMINATORS,
-        "passed": int(scored["passed"].astype(bool).sum()) if n else 0,
-        "pass_rate": float(scored["passed"].astype(bool).mean()) if n else 0.0,
+        "passed": passes,
+        "pass_rate": passes / n if n else 0.0,
+        "pass_rate_ci": _interval(stats.wilson_interval(passes, n)),
+        "pass_at_k": pass_at_k(scored) if n else {},
         "mean_score": mean,
-        "median_score": float(scored["score"].median()) if n else 0.0,
-        "std_dev": std,
-        "consistency": max(0.0, 1.0 - std / mean) if mean else 0.0,
-        "total_cost": float(df["cost_usd"].sum()) if len(df) else 0.0,
+        "mean_score_ci": _interval(stats.bootstrap_ci(scores, np.mean)),
+        "median_score": float(np.median(scores)) if n else 0.0,
+        "median_score_ci": _interval(stats.bootstrap_ci(scores, np.median)),
+        "std_dev": float(scores.std(ddof=0)) if n else 0.0,
+        "consistency": _num(stats.consistency(scores)) if n else None,
+        "total_cost": total_cost,
         # runs whose agent was killed before its final answer: their cost is unknown and left
         # out of total_cost (never counted as 0 in a mean)
         "runs_with_unknown_cost": int(
@@ -129,8 +180,11 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         # what was spent on attempts these results replaced (never dropped from the spend)
         "earlier_attempts_cost": float(df["earlier_attempts_cost_usd"].sum()) if len(df) else 0.0,
         "attempts": int(df["attempts"].sum()) if len(df) else 0,
-        "mean_cost_per_pass": float(df["cost_usd"].sum()) / int(scored["passed"].astype(bool).sum())
-        if n and scored["passed"].astype(bool).any()
+        "mean_cost_per_pass": total_cost / passes if passes else None,
+        "cost_of_pass_ci": _interval(
+            stats.cost_of_pass_ci(paid["cost_usd"].fillna(0.0).to_numpy(float), paid_passed)
+        )
+        if len(paid)
         else None,
         "grade_distribution": {g: int(grades[g]) for g in ordered},
         "modal_grade": max(ordered, key=lambda g: grades[g]) if ordered else None,
@@ -139,12 +193,44 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _tokens(df: pd.DataFrame) -> dict[str, int]:
-    return {k: int(df[k].sum()) if len(df) else 0 for k in TOKEN_KEYS}
+def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """The flat columns of a subtest or tier (tables, and the Markdown tables)."""
+    row = {
+        "runs": summary["total_runs"],
+        "counted_runs": summary["counted_runs"],
+        "judged": summary["judged_runs"],
+        "passed": summary["passed"],
+    }
+    for key in ("pass_rate", "mean_score", "median_score"):
+        ci = summary[f"{key}_ci"]
+        row |= {key: summary[key], f"{key}_low": ci["low"], f"{key}_high": ci["high"]}
+    cop = summary.get("cost_of_pass_ci") or {}
+    row |= {
+        "std_dev": summary["std_dev"],
+        "consistency": summary["consistency"],
+        "cost_usd": summary["total_cost"],
+        "mean_cost_usd": summary["total_cost"] / summary["runs_present"]
+        if summary["runs_present"]
+        else None,
+        "cost_per_pass": summary["mean_cost_per_pass"],
+        "cost_per_pass_low": cop.get("low"),
+        "cost_per_pass_high": cop.get("high"),
+    }
+    row |= {f"pass_at_{k}": v for k, v in summary["pass_at_k"].items()}
+    return row
+
+
+# -- Markdown -------------------------------------------------------------------------------
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return "" if math.isnan(v) else f"{v:.3f}"
+    return "" if v is None else str(v)
 
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -157,29 +243,59 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3f}"
-    return "" if v is None else str(v)
+def _ci(value: Any, low: Any, high: Any) -> str:
+    if value is None:
+        return ""
+    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
+        return _fmt(value)
+    return f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]"
+
+
+def _ci_table(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Each `key` with its interval in one column: 0.667 [0.208, 0.939]."""
+    out = rows[keys].copy()
+    for col in ("pass_rate", "mean_score", "median_score", "cost_per_pass"):
+        if col in rows:
+            out[col] = [
+                _ci(*r)
+                for r in zip(rows[col], rows[f"{col}_low"], rows[f"{col}_high"], strict=True)
+            ]
+    return out
 
 
 def _summary_md(title: str, summary: dict[str, Any]) -> str:
-    rows = pd.DataFrame(
-        [
-            {"metric": k, "value": v}
-            for k, v in summary.items()
-            if not isinstance(v, dict) and v is not None and k != "denominators"
-        ]
-    )
+    skip = {"denominators", "pass_rate_ci", "mean_score_ci", "median_score_ci", "cost_of_pass_ci"}
+    rows = []
+    for k, v in summary.items():
+        if isinstance(v, dict) or v is None or k in skip:
+            continue
+        ci = summary.get(f"{k}_ci") or (
+            summary.get("cost_of_pass_ci") if k == "mean_cost_per_pass" else None
+        )
+        rows.append({"metric": k, "value": _ci(v, ci["low"], ci["high"]) if ci else _fmt(v)})
+    if summary.get("pass_at_k"):
+        ks = ", ".join(f"pass@{k} {v:.3f}" for k, v in summary["pass_at_k"].items())
+        rows.append({"metric": "pass_at_k", "value": ks})
     note = f"\n*Denominators*: {summary['denominators']}\n" if "denominators" in summary else ""
-    return f"# {title}\n\n**Generated**: {_now()}\n\n## Summary\n\n" + _md_table(rows) + note
+    note += "*Intervals*: 95 % (pass rate: Wilson; scores: BCa bootstrap; cost per pass: "
+    note += "percentile bootstrap over runs).\n"
+    return (
+        f"# {title}\n\n**Generated**: {_now()}\n\n## Summary\n\n"
+        + _md_table(pd.DataFrame(rows))
+        + note
+    )
 
 
-def write_subtest(ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str) -> None:
-    df = run_frame(ep, exp, tier)
+# -- subtest and tier reports ---------------------------------------------------------------
+
+
+def write_subtest(
+    ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str, runs: pd.DataFrame | None = None
+) -> None:
+    df = run_frame(ep, exp, tier) if runs is None else runs[runs["tier"] == tier]
     df = df[df["subtest"] == subtest]
     summary = summarize(df)
-    runs = df[
+    table = df[
         ["run", "score", "passed", "grade", "judge_valid", "cost_usd", "attempts"]
         + ["earlier_attempts_cost_usd"]
     ]
@@ -202,32 +318,32 @@ def write_subtest(ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str)
     }
     jsonio.write_json(ep.subtest_report(tier, subtest), report)
     md = _summary_md(f"Subtest Report: {tier}/{subtest}", summary) + "\n## Runs\n\n"
-    jsonio.write_text(ep.subtest_report(tier, subtest, "md"), md + _md_table(runs))
+    jsonio.write_text(ep.subtest_report(tier, subtest, "md"), md + _md_table(table))
+
+
+def _tokens(df: pd.DataFrame) -> dict[str, int]:
+    return {k: int(df[k].sum()) if len(df) else 0 for k in TOKEN_KEYS}
 
 
 def _subtest_rows(ep: ExperimentPaths, exp: Experiment, tier: str) -> pd.DataFrame:
+    """The tier's subtests, from their reports (the tier report's inputs)."""
     rows = []
     for sid in exp.tiers[tier]["subtests"]:
-        rep = jsonio.read_json_object(ep.subtest_report(tier, sid)) or {"summary": {}}
-        s = rep["summary"]
-        rows.append(
-            {
-                "tier": tier,
-                "subtest": sid,
-                "runs": s.get("total_runs", 0),
-                "judged": s.get("judged_runs", 0),
-                "pass_rate": s.get("pass_rate", 0.0),
-                "mean_score": s.get("mean_score", 0.0),
-                "std_dev": s.get("std_dev", 0.0),
-                "cost_usd": s.get("total_cost", 0.0),
-            }
-        )
+        rep = jsonio.read_json_object(ep.subtest_report(tier, sid)) or {}
+        s = rep.get("summary")
+        if not isinstance(s, dict) or "pass_rate_ci" not in s:
+            # written by an older release, or not yet: summarize the runs again
+            df = run_frame(ep, exp, tier)
+            s = summarize(df[df["subtest"] == sid])
+        rows.append({"tier": tier, "subtest": sid, **summary_row(s)})
     return pd.DataFrame(rows)
 
 
-def write_tier(ep: ExperimentPaths, exp: Experiment, tier: str) -> None:
+def write_tier(
+    ep: ExperimentPaths, exp: Experiment, tier: str, runs: pd.DataFrame | None = None
+) -> None:
     subs = _subtest_rows(ep, exp, tier)
-    df = run_frame(ep, exp, tier)
+    df = run_frame(ep, exp, tier) if runs is None else runs[runs["tier"] == tier]
     summary = summarize(df)
     best = subs.sort_values(["mean_score", "pass_rate"], ascending=False).iloc[0]
     report = {
@@ -235,42 +351,88 @@ def write_tier(ep: ExperimentPaths, exp: Experiment, tier: str) -> None:
         "summary": summary,
         "best_subtest": {"subtest_id": best["subtest"], "score": float(best["mean_score"])},
         "token_stats": _tokens(df),
-        "children": subs.to_dict(orient="records"),
+        "children": [
+            {k: _num(v) for k, v in row.items()} for row in subs.to_dict(orient="records")
+        ],
         "generated_at": _now(),
     }
     jsonio.write_json(ep.tier_report(tier), report)
-    md = _summary_md(f"Tier Report: {tier}", summary) + "\n## Subtests\n\n" + _md_table(subs)
+    keys = ["subtest", "runs", "counted_runs", "pass_rate", "mean_score", "cost_usd"]
+    md = _summary_md(f"Tier Report: {tier}", summary) + "\n## Subtests\n\n"
+    md += _md_table(_ci_table(subs, keys))
     links = "\n".join(f"- [{s}](./{s}/report.md)" for s in subs["subtest"])
     jsonio.write_text(ep.tier_report(tier, "md"), md + "\n## Subtest Reports\n\n" + links + "\n")
 
 
-def write_experiment(ep: ExperimentPaths, exp: Experiment) -> None:
-    runs = run_frame(ep, exp)
-    tiers = []
+# -- the experiment -------------------------------------------------------------------------
+
+
+def _comparisons(scored: pd.DataFrame, tiers: list[str]) -> tuple[dict[str, Any], pd.DataFrame]:
+    frame = scored.assign(tier=pd.Categorical(scored["tier"], categories=tiers, ordered=True))
+    result = stats.compare_tiers(frame, "score", "tier", n_resamples=EXPERIMENT_RESAMPLES)
+    pairs = result.pairs_frame()
+    if pairs.empty:
+        pairs = pd.DataFrame(columns=["a", "b", "cliffs_delta", "pvalue_holm"])
+    pairs.insert(0, "metric", "score")
+    kw = {k: _num(v) for k, v in result.kruskal.to_dict().items()}
+    return {"kruskal_wallis": kw, "pairs": _records(pairs)}, pairs
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _num(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _agreement(judges: pd.DataFrame) -> dict[str, Any]:
+    valid = judges[judges["is_valid"].fillna(False).astype(bool) & judges["score"].notna()]
+    if valid.empty:
+        return {"krippendorff_alpha": None, "ci": None, "judges": [], "runs": 0}
+    valid = valid.assign(score=valid["score"].astype(float))
+    matrix = stats.ratings_matrix(valid, judge="judge")
+    ci = stats.krippendorff_alpha_ci(matrix, n_resamples=EXPERIMENT_RESAMPLES)
+    return {
+        "krippendorff_alpha": _num(ci.estimate),
+        "ci": _interval(ci),
+        "runs": int(matrix.shape[1]),
+        "judges": [
+            {k: _num(v) for k, v in b.to_dict().items()}
+            for b in stats.judge_bias(valid, judge="judge")
+        ],
+    }
+
+
+def write_experiment(
+    ep: ExperimentPaths, exp: Experiment, runs: pd.DataFrame | None = None
+) -> None:
+    runs = run_frame(ep, exp) if runs is None else runs
+    scored = scored_runs(runs)
+    tier_rows = []
     for tier in exp.tiers:
-        s = summarize(runs[runs["tier"] == tier])
         rep = jsonio.read_json_object(ep.tier_report(tier)) or {}
-        tiers.append(
-            {
-                "tier": tier,
-                "runs": s["total_runs"],
-                "judged": s["judged_runs"],
-                "pass_rate": s["pass_rate"],
-                "mean_score": s["mean_score"],
-                "std_dev": s["std_dev"],
-                "cost_usd": s["total_cost"],
-                "cost_per_pass": s["mean_cost_per_pass"],
-                "best_subtest": (rep.get("best_subtest") or {}).get("subtest_id"),
-            }
-        )
-    tier_df = pd.DataFrame(tiers)
+        s = rep.get("summary")
+        if not isinstance(s, dict) or "pass_rate_ci" not in s:  # older release, or none yet
+            s = summarize(runs[runs["tier"] == tier])
+        best = (rep.get("best_subtest") or {}).get("subtest_id")
+        tier_rows.append({"tier": tier, **summary_row(s), "best_subtest": best})
+    tier_df = pd.DataFrame(tier_rows)
+    front = stats.pareto_frontier(
+        tier_df[tier_df["counted_runs"] > 0], cost="mean_cost_usd", quality="pass_rate"
+    )
+    tier_df["on_frontier"] = tier_df["tier"].isin(front["tier"])
     sub_df = pd.concat([_subtest_rows(ep, exp, t) for t in exp.tiers], ignore_index=True)
-    judges = _judge_frame(ep, exp)
-    frames = {"runs": runs, "judges": judges, "subtests": sub_df, "tiers": tier_df}
+    judges, criteria = judge_frame(ep, exp)
+    comparisons, pairs = _comparisons(scored, list(exp.tiers))
+    agreement = _agreement(judges) if len(judges) else {"krippendorff_alpha": None}
+    frames = {
+        "runs": runs,
+        "judges": judges,
+        "criteria": criteria,
+        "subtests": sub_df,
+        "tiers": tier_df,
+        "comparisons": pairs,
+    }
     for name in TABLES:
-        path = ep.table(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        jsonio.write_text(path, frames[name].to_csv(index=False))
+        jsonio.write_text(ep.table(name), frames[name].to_csv(index=False))
+    figures = _figures(ep, scored, tier_df, sub_df, pairs, judges, agreement)
     summary = summarize(runs)
     present = int(runs["present"].sum()) if len(runs) else 0
     report = {
@@ -280,22 +442,95 @@ def write_experiment(ep: ExperimentPaths, exp: Experiment) -> None:
         "runs": {"configured": int(len(runs)), "with_results": present},
         "spend": spend_section(ep, exp),
         "summary": summary,
+        "statistics": statistics_note(),
         "token_stats": _tokens(runs),
-        "tiers": tier_df.to_dict(orient="records"),
+        "tiers": _records(tier_df),
+        "comparisons": comparisons,
+        "judge_agreement": agreement,
+        "frontier": list(front["tier"]),
         "tables": {name: str(ep.table(name).relative_to(ep.dir)) for name in TABLES},
+        "figures": figures,
         "generated_at": _now(),
     }
     jsonio.write_json(ep.report(), report)
-    md = _summary_md(f"Experiment Report: {exp.name}", summary)
+    jsonio.write_text(ep.report("md"), _experiment_md(exp, report, tier_df, pairs))
+
+
+def _experiment_md(
+    exp: Experiment, report: dict[str, Any], tier_df: pd.DataFrame, pairs: pd.DataFrame
+) -> str:
+    md = _summary_md(f"Experiment Report: {exp.name}", report["summary"])
+    runs = report["runs"]
     if report["partial"]:
-        md += f"\n**Partial**: {present} of {len(runs)} runs have results.\n"
+        md += f"\n**Partial**: {runs['with_results']} of {runs['configured']} runs have results.\n"
     if report["spend"]["stopped_by_spend_cap"]:
         sp = report["spend"]
         md += f"\n**Stopped by the spend cap**: ${sp['spent_usd']:.2f} of ${sp['cap_usd']:.2f}.\n"
-    md += "\n## Tiers\n\n"
-    md += _md_table(tier_df) + "\n## Tier Reports\n\n"
+    keys = ["tier", "runs", "counted_runs", "pass_rate", "mean_score", "median_score"]
+    keys += ["consistency", "cost_usd", "cost_per_pass", "on_frontier", "best_subtest"]
+    md += "\n## Tiers\n\n" + _md_table(_ci_table(tier_df, keys))
+    kw = report["comparisons"]["kruskal_wallis"]
+    md += "\n## Tier comparisons (scores)\n\n"
+    md += f"Kruskal-Wallis: H = {_fmt(kw['statistic'])}, p = {_fmt(kw['pvalue'])}, "
+    md += f"n = {kw['n']}.\n\n"
+    if len(pairs) and "cliffs_delta_ci_low" in pairs:
+        table = pairs[["a", "b", "n_a", "n_b", "pvalue", "pvalue_holm"]].copy()
+        table["cliffs_delta"] = [
+            _ci(*r)
+            for r in zip(
+                pairs["cliffs_delta"],
+                pairs["cliffs_delta_ci_low"],
+                pairs["cliffs_delta_ci_high"],
+                strict=True,
+            )
+        ]
+        md += _md_table(table)
+    ag = report["judge_agreement"]
+    md += "\n## Judge agreement\n\n"
+    if ag.get("krippendorff_alpha") is None:
+        md += "Undefined: fewer than two valid judgments on any run, or a single score used.\n"
+    else:
+        ci = ag["ci"]
+        alpha = _ci(ag["krippendorff_alpha"], ci["low"], ci["high"])
+        md += f"Krippendorff's alpha (interval): {alpha}"
+        md += f" over {ag['runs']} runs.\n\n"
+        md += _md_table(pd.DataFrame(ag["judges"]))
+    md += "\n## Statistics\n\n"
+    md += "".join(f"- {k}: {v}\n" for k, v in report["statistics"].items())
+    md += "\n## Figures\n\n"
+    md += "".join(f"![{name}]({path})\n\n" for name, path in report["figures"].items())
+    md += "## Tier Reports\n\n"
     md += "\n".join(f"- [{t}](./{t}/report.md)" for t in exp.tiers) + "\n"
-    jsonio.write_text(ep.report("md"), md)
+    return md
+
+
+def _figures(
+    ep: ExperimentPaths,
+    scored: pd.DataFrame,
+    tier_df: pd.DataFrame,
+    sub_df: pd.DataFrame,
+    pairs: pd.DataFrame,
+    judges: pd.DataFrame,
+    agreement: dict[str, Any],
+) -> dict[str, str]:
+    """Every figure of FIGURES, PNG and SVG; returns name -> the PNG, relative to the report."""
+    from scylla.reports import figures as fg
+
+    made = {
+        "pass_rate": lambda: fg.pass_rate(tier_df, sub_df),
+        "score_distribution": lambda: fg.score_distribution(scored),
+        "cost_frontier": lambda: fg.cost_frontier(tier_df),
+        "judge_agreement": lambda: fg.judge_agreement(judges, agreement.get("krippendorff_alpha")),
+        "cliffs_delta": lambda: fg.cliffs_delta(pairs),
+        "cumulative_spend": lambda: fg.cumulative_spend(ledger_frame(ep)),
+        "token_breakdown": lambda: fg.token_breakdown(scored),
+    }
+    assert set(made) == set(FIGURES), "one function per figure of paths.FIGURES"
+    out = {}
+    for name in FIGURES:
+        fg.save(fg.draw(made[name]), ep.figure(name, "png").with_suffix(""))
+        out[name] = str(ep.figure(name, "png").relative_to(ep.dir))
+    return out
 
 
 def spend_section(ep: ExperimentPaths, exp: Experiment) -> dict[str, Any]:
@@ -316,31 +551,9 @@ def spend_section(ep: ExperimentPaths, exp: Experiment) -> dict[str, Any]:
 def write_all(ep: ExperimentPaths, exp: Experiment) -> None:
     """Every report of the experiment from the run artifacts on disk (no job of any kind):
     a partial experiment gets partial reports, labelled so."""
+    runs = run_frame(ep, exp)
     for tier, subtest in exp.subtests():
-        write_subtest(ep, exp, tier, subtest)
+        write_subtest(ep, exp, tier, subtest, runs)
     for tier in exp.tiers:
-        write_tier(ep, exp, tier)
-    write_experiment(ep, exp)
-
-
-def _judge_frame(ep: ExperimentPaths, exp: Experiment) -> pd.DataFrame:
-    rows = []
-    for key in exp.run_keys():
-        rp = ep.run(key.tier, key.subtest, key.run)
-        for slot in exp.slots:
-            j = jsonio.read_json_object(rp.judge_slot(slot).judgment) or {}
-            rows.append(
-                {
-                    "tier": key.tier,
-                    "subtest": key.subtest,
-                    "run": key.run,
-                    "slot": slot,
-                    "model": j.get("model"),
-                    "status": j.get("status"),
-                    "score": j.get("score"),
-                    "passed": j.get("passed"),
-                    "is_valid": j.get("is_valid"),
-                    "cost_usd": j.get("cost_usd", 0.0),
-                }
-            )
-    return pd.DataFrame(rows)
+        write_tier(ep, exp, tier, runs)
+    write_experiment(ep, exp, runs)
