@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-faults lint format rulegraph bench clean-demo install
+.PHONY: demo test test-faults lint format rulegraph bench bench-reports clean-demo install
 
 install: $(STAMP)
 
@@ -52,6 +52,10 @@ BENCH_TREES ?= /tmp/scylla-bench-trees
 BENCH_ARGS  ?=
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --snapshot --large --keep $(BENCH_TREES) $(BENCH_ARGS)
+
+## `scylla report` on a 1,000-run synthetic experiment, and where its time goes.
+bench-reports: $(STAMP)
+	$(BIN)/python benchmarks/reports.py --keep $(BENCH_TREES) $(BENCH_ARGS)
 
 clean-demo:
 	@echo "results/ is never deleted by make; move it away yourself if you want a fresh demo."

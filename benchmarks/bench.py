@@ -491,14 +491,14 @@ def experiment_of(info):
 
 
 def report_files(ep, exp) -> list[Path]:
-    from scylla import paths
+    from scylla import targets
 
     files = []
     for tier, subtest in exp.subtests():
         files += [ep.subtest_report(tier, subtest), ep.subtest_report(tier, subtest, "md")]
     for tier in exp.tiers:
         files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
-    files += [ep.report(), ep.report("md"), *(ep.table(n) for n in paths.TABLES)]
+    files += targets.experiment_report_files(ep)
     return [f for f in files if f.exists()]
 
 
@@ -1336,14 +1336,22 @@ def fmt_s(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}s" if x < 10 else f"{x:.2f}s"
 
 
+def code_and_host(h: dict) -> list[str]:
+    """The `code:` and `host:` header lines every benchmark prints first."""
+    snakemake = f", snakemake {h['snakemake']}" if h.get("snakemake") else ""
+    return [
+        f"code: {h['code']} (fingerprint {h['code_fingerprint']})"
+        + ("  WARNING: the code changed while the benchmark ran" if h["code_changed"] else ""),
+        f"host: {h['cpus']} CPUs, python {h['python']}{snakemake}; load average "
+        f"at start {h['loadavg_start']}, at end {h['loadavg_end']}",
+    ]
+
+
 def render(res: dict) -> str:
     h = res["host"]
     lines = [
         f"scylla benchmark (the issue's performance table)  {res['date']}",
-        f"code: {h['code']} (fingerprint {h['code_fingerprint']})"
-        + ("  WARNING: the code changed while the benchmark ran" if h["code_changed"] else ""),
-        f"host: {h['cpus']} CPUs, python {h['python']}, snakemake {h['snakemake']}; load average "
-        f"at start {h['loadavg_start']}, at end {h['loadavg_end']}",
+        *code_and_host(h),
         "workflow profile: " + ", ".join(f"{k}={v}" for k, v in h["workflow_profile"].items()),
         f"repetitions: {res['repeat']} per figure (figure 6: {res['large_repeat']}); wall time "
         "of the whole process; peak RSS = max(sampled sum over the process tree, largest VmHWM "
