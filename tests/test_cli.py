@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline_helpers import CONFIG_NAME, ep, rp, scylla
+from pipeline_helpers import CONFIG_NAME, REPO, ep, rp, scylla
 
 
 def test_run_again_says_nothing_is_left_to_do(workdir):
@@ -62,3 +62,30 @@ def test_report_rebuilds_every_report_and_labels_a_partial_experiment(workdir):
     assert head["partial"] is True and head["runs"] == {"configured": 4, "with_results": 3}
     assert "**Partial**: 3 of 4 runs" in ep(workdir).report("md").read_text()
     assert ep(workdir).subtest_report("T0", "01").is_file()
+
+
+def test_a_profile_is_a_directory_and_a_missing_executor_plugin_is_one_line(tmp_path):
+    """`scylla run --profile DIR` (it used to read DIR as the config file), and a profile
+    whose executor plugin is not installed stops before anything is written."""
+    prof = tmp_path / "profiles" / "cluster"
+    prof.mkdir(parents=True)
+    (prof / "config.yaml").write_text("executor: no-such-cluster\njobs: 10\n")
+    proc = scylla(tmp_path, "run", "--profile", "profiles/cluster")
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == (
+        "scylla: --profile profiles/cluster runs jobs with the `no-such-cluster` executor, "
+        "whose plugin is not installed: pip install snakemake-executor-plugin-no-such-cluster"
+    )
+    missing = scylla(tmp_path, "run", "--profile", "profiles/none")
+    assert missing.returncode != 0
+    assert missing.stderr.strip() == (
+        "scylla: --profile profiles/none: no such Snakemake profile "
+        "(profiles/none/config.yaml is missing)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["profiles"]  # nothing written
+
+
+def test_the_default_profile_runs_through_scylla_run(tmp_path):
+    proc = scylla(tmp_path, "run", "--profile", REPO / "profiles" / "default", "-q", "--", "-n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "profiles/default" in proc.stdout + proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -47,3 +48,33 @@ def check_clis(exps: list[Experiment], workdir: Path | None = None) -> None:
                         signal=False,
                     )
                 raise ConfigError(f"{key}: {cli!r} is not on PATH ({hint})")
+
+
+# Executors built into Snakemake: no plugin to install.
+BUILTIN_EXECUTORS = ("local", "dryrun", "touch")
+
+
+def check_profile(profile: Path) -> Path:
+    """A Snakemake profile directory that can run here: it exists, holds config.yaml, and
+    the plugin of its `executor:` is installed. Returns its absolute path (snakemake runs
+    with -d, so a relative profile would be looked up elsewhere)."""
+    from scylla import yamlio
+
+    where = profile / "config.yaml"
+    if not where.is_file():
+        raise ConfigError(f"--profile {profile}: no such Snakemake profile ({where} is missing)")
+    try:
+        settings = yamlio.load(where) or {}
+    except (OSError, ValueError, yamlio.YamlError) as exc:
+        raise ConfigError(f"--profile {profile}: cannot read {where}: {exc}") from exc
+    executor = str(settings.get("executor", "local")) if isinstance(settings, dict) else "local"
+    if executor not in BUILTIN_EXECUTORS:
+        module = "snakemake_executor_plugin_" + executor.replace("-", "_")
+        if importlib.util.find_spec(module) is None:
+            package = module.replace("_", "-")
+            raise ConfigError(
+                f"--profile {profile} runs jobs with the `{executor}` executor, whose plugin "
+                f"is not installed: pip install {package}"
+                + (" (or pip install -e '.[slurm]' here)" if executor == "slurm" else "")
+            )
+    return profile.resolve()

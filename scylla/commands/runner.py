@@ -32,6 +32,7 @@ EPILOG = """examples:
   scylla run --model claude-opus-4-5 --add-judge claude-haiku-4-5
   scylla run --fresh                           # a new experiment directory; the old one stays
   scylla run -- --dry-run                      # anything after -- goes to snakemake
+  scylla run my.yaml --profile profiles/slurm  # jobs through a Snakemake profile (SLURM)
   scylla run results/demo/config/scylla.json   # continue an experiment from its saved config
 
 Any unknown option is passed to snakemake as it is (e.g. --dry-run, --forceall, -j 8).
@@ -83,6 +84,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="re-run paid work whose meaning changed without asking",
     )
     guard.add_kill_orphans(p)
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="a Snakemake profile directory (profiles/slurm, ...): its executor runs the jobs",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="full snakemake output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, minimal output")
     p.set_defaults(func=cmd_run, passthrough_ok=True)
@@ -133,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             # A saved experiment config: keep writing where it lives.
             cfg["results_dir"] = str(cfg_path.resolve().parent.parent.parent)
         config.validate(cfg)  # before any override reads it
+        profile = preflight.check_profile(args.profile) if args.profile else None
         cfg = apply_overrides(cfg, args)
         results_root, exps = config.load_config(cfg, Path.cwd(), REPO)
         if not any(a in ("-n", "--dry-run", "--dryrun") for a in args.snakemake_args):
@@ -162,6 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             for ep, exp in pairs
             for f in targets.selection(ep, exp, chosen[exp.name])
         ]
+    if profile is not None:
+        extra += ["--profile", str(profile)]
     if args.parallel:
         extra += ["--cores", str(args.parallel)]
     if not args.verbose:
