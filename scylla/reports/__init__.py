@@ -10,6 +10,9 @@ CSV tables and its figures, built from the run artifacts alone.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -401,7 +404,10 @@ def _agreement(judges: pd.DataFrame) -> dict[str, Any]:
 
 
 def write_experiment(
-    ep: ExperimentPaths, exp: Experiment, runs: pd.DataFrame | None = None
+    ep: ExperimentPaths,
+    exp: Experiment,
+    runs: pd.DataFrame | None = None,
+    pool: Executor | None = None,
 ) -> None:
     runs = run_frame(ep, exp) if runs is None else runs
     scored = scored_runs(runs)
@@ -420,8 +426,16 @@ def write_experiment(
     tier_df["on_frontier"] = tier_df["tier"].isin(front["tier"])
     sub_df = pd.concat([_subtest_rows(ep, exp, t) for t in exp.tiers], ignore_index=True)
     judges, criteria = judge_frame(ep, exp)
+    drawn = _Figures(ep, pool)
+    drawn.draw("pass_rate", tier_df, sub_df)
+    drawn.draw("score_distribution", scored)
+    drawn.draw("cost_frontier", tier_df)
+    drawn.draw("cumulative_spend", ledger_frame(ep))
+    drawn.draw("token_breakdown", scored)
     comparisons, pairs = _comparisons(scored, list(exp.tiers))
+    drawn.draw("cliffs_delta", pairs)
     agreement = _agreement(judges) if len(judges) else {"krippendorff_alpha": None}
+    drawn.draw("judge_agreement", judges, agreement.get("krippendorff_alpha"))
     frames = {
         "runs": runs,
         "judges": judges,
@@ -432,7 +446,7 @@ def write_experiment(
     }
     for name in TABLES:
         jsonio.write_text(ep.table(name), frames[name].to_csv(index=False))
-    figures = _figures(ep, scored, tier_df, sub_df, pairs, judges, agreement)
+    figures = drawn.done()
     summary = summarize(runs)
     present = int(runs["present"].sum()) if len(runs) else 0
     report = {
@@ -504,33 +518,30 @@ def _experiment_md(
     return md
 
 
-def _figures(
-    ep: ExperimentPaths,
-    scored: pd.DataFrame,
-    tier_df: pd.DataFrame,
-    sub_df: pd.DataFrame,
-    pairs: pd.DataFrame,
-    judges: pd.DataFrame,
-    agreement: dict[str, Any],
-) -> dict[str, str]:
-    """Every figure of FIGURES, PNG and SVG; returns name -> the PNG, relative to the report."""
-    from scylla.reports import figures as fg
+class _Figures:
+    """Draws the figures of FIGURES as their data becomes ready: in a worker process when one
+    is given (`scylla report`: drawing overlaps the experiment statistics), else here."""
 
-    made = {
-        "pass_rate": lambda: fg.pass_rate(tier_df, sub_df),
-        "score_distribution": lambda: fg.score_distribution(scored),
-        "cost_frontier": lambda: fg.cost_frontier(tier_df),
-        "judge_agreement": lambda: fg.judge_agreement(judges, agreement.get("krippendorff_alpha")),
-        "cliffs_delta": lambda: fg.cliffs_delta(pairs),
-        "cumulative_spend": lambda: fg.cumulative_spend(ledger_frame(ep)),
-        "token_breakdown": lambda: fg.token_breakdown(scored),
-    }
-    assert set(made) == set(FIGURES), "one function per figure of paths.FIGURES"
-    out = {}
-    for name in FIGURES:
-        fg.save(fg.draw(made[name]), ep.figure(name, "png").with_suffix(""))
-        out[name] = str(ep.figure(name, "png").relative_to(ep.dir))
-    return out
+    def __init__(self, ep: ExperimentPaths, pool: Executor | None) -> None:
+        from scylla.reports import figures
+
+        assert set(figures.FUNCTIONS) == set(FIGURES), "one function per figure of paths.FIGURES"
+        self.ep, self.pool, self.pending = ep, pool, []
+
+    def draw(self, name: str, *args: Any) -> None:
+        from scylla.reports import figures
+
+        base = self.ep.figure(name, "png").with_suffix("")
+        if self.pool is None:
+            figures.render(name, args, base)
+        else:
+            self.pending.append(self.pool.submit(figures.render, name, args, base))
+
+    def done(self) -> dict[str, str]:
+        """Waits for every figure; returns name -> the PNG, relative to the report."""
+        for future in self.pending:
+            future.result()
+        return {n: str(self.ep.figure(n, "png").relative_to(self.ep.dir)) for n in FIGURES}
 
 
 def spend_section(ep: ExperimentPaths, exp: Experiment) -> dict[str, Any]:
@@ -552,8 +563,22 @@ def write_all(ep: ExperimentPaths, exp: Experiment) -> None:
     """Every report of the experiment from the run artifacts on disk (no job of any kind):
     a partial experiment gets partial reports, labelled so."""
     runs = run_frame(ep, exp)
-    for tier, subtest in exp.subtests():
-        write_subtest(ep, exp, tier, subtest, runs)
-    for tier in exp.tiers:
-        write_tier(ep, exp, tier, runs)
-    write_experiment(ep, exp, runs)
+    if (os.cpu_count() or 1) < 2:
+        pool = None
+    else:  # a fresh interpreter (never a fork of this one): it imports matplotlib meanwhile
+        spawn = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
+        pool.submit(_import_figures)
+    try:
+        for tier, subtest in exp.subtests():
+            write_subtest(ep, exp, tier, subtest, runs)
+        for tier in exp.tiers:
+            write_tier(ep, exp, tier, runs)
+        write_experiment(ep, exp, runs, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _import_figures() -> None:
+    import scylla.reports.figures  # noqa: F401

@@ -292,3 +292,19 @@ def save(fig: Figure, base: Path) -> list[Path]:
             # the constrained layout is solved by the first save: the second keeps it
             fig.set_layout_engine("none")
     return written
+
+
+FUNCTIONS: dict[str, Callable[..., Figure]] = {
+    "pass_rate": pass_rate,
+    "score_distribution": score_distribution,
+    "cost_frontier": cost_frontier,
+    "judge_agreement": judge_agreement,
+    "cliffs_delta": cliffs_delta,
+    "cumulative_spend": cumulative_spend,
+    "token_breakdown": token_breakdown,
+}
+
+
+def render(name: str, args: tuple, base: Path) -> None:
+    """Draw figure `name` from `args` and save it (module level: a worker process can run it)."""
+    save(draw(lambda: FUNCTIONS[name](*args)), base)
