@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -296,7 +297,7 @@ def write_subtest(
     ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str, runs: pd.DataFrame | None = None
 ) -> None:
     df = run_frame(ep, exp, tier) if runs is None else runs[runs["tier"] == tier]
-    df = df[df["subtest"] == subtest]
+    df = _runs_of(df, subtest)
     summary = summarize(df)
     table = df[
         ["run", "score", "passed", "grade", "judge_valid", "cost_usd", "attempts"]
@@ -328,16 +329,25 @@ def _tokens(df: pd.DataFrame) -> dict[str, int]:
     return {k: int(df[k].sum()) if len(df) else 0 for k in TOKEN_KEYS}
 
 
+def _report_summary(rep: dict[str, Any], runs: Callable[[], pd.DataFrame]) -> dict[str, Any]:
+    """A subtest or tier report's summary as this release writes it; for a report of an older
+    release (no intervals), or none yet, the summary of `runs()` made again."""
+    s = rep.get("summary")
+    if isinstance(s, dict) and "pass_rate_ci" in s:
+        return s
+    return summarize(runs())
+
+
+def _runs_of(df: pd.DataFrame, subtest: str) -> pd.DataFrame:
+    return df[df["subtest"] == subtest]
+
+
 def _subtest_rows(ep: ExperimentPaths, exp: Experiment, tier: str) -> pd.DataFrame:
     """The tier's subtests, from their reports (the tier report's inputs)."""
     rows = []
     for sid in exp.tiers[tier]["subtests"]:
         rep = jsonio.read_json_object(ep.subtest_report(tier, sid)) or {}
-        s = rep.get("summary")
-        if not isinstance(s, dict) or "pass_rate_ci" not in s:
-            # written by an older release, or not yet: summarize the runs again
-            df = run_frame(ep, exp, tier)
-            s = summarize(df[df["subtest"] == sid])
+        s = _report_summary(rep, lambda sid=sid: _runs_of(run_frame(ep, exp, tier), sid))
         rows.append({"tier": tier, "subtest": sid, **summary_row(s)})
     return pd.DataFrame(rows)
 
@@ -414,9 +424,7 @@ def write_experiment(
     tier_rows = []
     for tier in exp.tiers:
         rep = jsonio.read_json_object(ep.tier_report(tier)) or {}
-        s = rep.get("summary")
-        if not isinstance(s, dict) or "pass_rate_ci" not in s:  # older release, or none yet
-            s = summarize(runs[runs["tier"] == tier])
+        s = _report_summary(rep, lambda tier=tier: runs[runs["tier"] == tier])
         best = (rep.get("best_subtest") or {}).get("subtest_id")
         tier_rows.append({"tier": tier, **summary_row(s), "best_subtest": best})
     tier_df = pd.DataFrame(tier_rows)
