@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import report as shown_in_report
 
 sys.path.insert(0, workflow.basedir)
 
@@ -48,13 +49,32 @@ WILDCARDS = dict(paths.WILDCARD_CONSTRAINTS)
 WILDCARDS["experiment"] = "|".join(re.escape(n) for n in EXPS)
 
 
+def _names(adopted):
+    """Experiments scylla created (False) or adopted from the original tool (True), as a
+    wildcard constraint; `(?!)` matches nothing."""
+    names = [re.escape(n) for n, e in EXPS.items() if bool(e.adopted) == adopted]
+    return "|".join(names) or "(?!)"
+
+
+# Rules that would rewrite the original tool's files have adopted twins (rules/adopted.smk).
+NATIVE = _names(False)
+ADOPTED = _names(True)
+
+
 def preflight():
     """Before the first job (not at parse time: a dry-run on a submit host may lack the
     CLI): every agent and judge CLI on PATH when jobs run here. One line, not N failed jobs.
     """
-    if workflow.local_exec:
+    # Only the experiments with an agent or judge job to run: regenerating results or
+    # reports from logs needs no CLI.
+    paid = {
+        job.wildcards_dict.get("experiment")
+        for job in workflow.dag.needrun_jobs()
+        if job.rule.name in ("agent", "judge")
+    }
+    if workflow.local_exec and paid:
         try:
-            check_clis(list(EXPS.values()), Path.cwd())
+            check_clis([e for n, e in EXPS.items() if n in paid], Path.cwd())
         except ConfigError as exc:
             raise WorkflowError(f"scylla config: {exc}")
 
@@ -68,7 +88,7 @@ def all_targets(wildcards):
     return [
         str(f)
         for exp in EXPS.values()
-        for f in targets.experiment_files(paths.experiment(RESULTS, exp.name), exp)
+        for f in targets.experiment_files(exp.paths_under(RESULTS), exp)
     ]
 
 
@@ -81,17 +101,19 @@ def agent_logs():
     }
 
 
+def ep_of(wildcards):
+    return exp_of(wildcards).paths_under(RESULTS)
+
+
 def slot_judgments(wildcards):
-    rp = paths.experiment(RESULTS, wildcards.experiment).run(
-        wildcards.tier, wildcards.subtest, wildcards.run
-    )
+    rp = ep_of(wildcards).run(wildcards.tier, wildcards.subtest, wildcards.run)
     return [str(rp.judge_slot(s).judgment) for s in exp_of(wildcards).slots]
 
 
 def subtest_derived(wildcards):
     """Every run's derived records: a corrupted one (newer than the report) makes the report
     job run, and it derives the record again before reporting."""
-    ep = paths.experiment(RESULTS, wildcards.experiment)
+    ep = ep_of(wildcards)
     runs = [
         ep.run(wildcards.tier, wildcards.subtest, n)
         for n in range(1, exp_of(wildcards).runs + 1)
@@ -102,13 +124,13 @@ def subtest_derived(wildcards):
 
 
 def tier_subtest_reports(wildcards):
-    ep = paths.experiment(RESULTS, wildcards.experiment)
+    ep = ep_of(wildcards)
     subs = exp_of(wildcards).tiers[wildcards.tier]["subtests"]
     return [str(ep.subtest_report(wildcards.tier, s)) for s in subs]
 
 
 def experiment_tier_reports(wildcards):
-    ep = paths.experiment(RESULTS, wildcards.experiment)
+    ep = ep_of(wildcards)
     return [str(ep.tier_report(t)) for t in exp_of(wildcards).tiers]
 
 
@@ -180,3 +202,32 @@ def judge_runtime(wildcards):
         int(2 * float(exp_of(wildcards).judge(wildcards.slot).get("timeout", 300)) / 60)
         + 5
     )
+
+
+def report_tables():
+    """The experiment's CSV tables, shown in `snakemake --report` (Tables)."""
+    return [
+        shown_in_report(
+            str(T.exp.table(n)),
+            caption="../docs/report/tables.rst",
+            category="Tables",
+            subcategory="{experiment}",
+            labels={"experiment": "{experiment}", "table": n},
+        )
+        for n in paths.TABLES
+    ]
+
+
+def report_figures():
+    """The experiment's figures, shown in `snakemake --report` (Figures)."""
+    return [
+        shown_in_report(
+            str(T.exp.figure(n, ext)),
+            caption=f"../docs/report/{n}.rst",
+            category="Figures",
+            subcategory="{experiment}",
+            labels={"experiment": "{experiment}", "figure": n, "format": ext},
+        )
+        for n in paths.FIGURES
+        for ext in paths.FIGURE_FORMATS
+    ]

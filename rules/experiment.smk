@@ -6,6 +6,8 @@ rule experiment_config:
         rubric=T.exp.task_rubric,
     log:
         T.log("experiment_config", "experiment"),
+    wildcard_constraints:
+        experiment=NATIVE,
     priority: 100
     localrule: True
     params:

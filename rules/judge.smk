@@ -7,6 +7,8 @@ rule judge_prompt:
         checks=T.run.checks,
     log:
         T.log("judge_prompt"),
+    wildcard_constraints:
+        experiment=NATIVE,
     conda:
         "../envs/scylla.yaml"
     params:
@@ -55,6 +57,8 @@ rule run_result:
         result=T.run.run_result,
     log:
         T.log("run_result"),
+    wildcard_constraints:
+        experiment=NATIVE,
     localrule: True
     run:
         steps.run_result_(

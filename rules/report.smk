@@ -6,6 +6,8 @@ rule subtest_report:
         md=str(T.exp.subtest_report("{tier}", "{subtest}", "md")),
     log:
         T.log("subtest_report", "subtest"),
+    wildcard_constraints:
+        experiment=NATIVE,
     localrule: True
     run:
         steps.subtest_report(
@@ -21,6 +23,8 @@ rule tier_report:
         md=str(T.exp.tier_report("{tier}", "md")),
     log:
         T.log("tier_report", "tier"),
+    wildcard_constraints:
+        experiment=NATIVE,
     localrule: True
     run:
         steps.tier_report(RESULTS, exp_of(wildcards), wildcards.tier, log[0])
@@ -32,29 +36,12 @@ rule experiment_report:
     output:
         json=str(T.exp.report()),
         md=str(T.exp.report("md")),
-        tables=[
-            report(
-                str(T.exp.table(n)),
-                caption="../docs/report/tables.rst",
-                category="Tables",
-                subcategory="{experiment}",
-                labels={"experiment": "{experiment}", "table": n},
-            )
-            for n in paths.TABLES
-        ],
-        figures=[
-            report(
-                str(T.exp.figure(n, ext)),
-                caption=f"../docs/report/{n}.rst",
-                category="Figures",
-                subcategory="{experiment}",
-                labels={"experiment": "{experiment}", "figure": n, "format": ext},
-            )
-            for n in paths.FIGURES
-            for ext in paths.FIGURE_FORMATS
-        ],
+        tables=report_tables(),
+        figures=report_figures(),
     log:
         T.log("experiment_report", "experiment"),
+    wildcard_constraints:
+        experiment=NATIVE,
     localrule: True
     run:
         steps.experiment_report(RESULTS, exp_of(wildcards), log[0])

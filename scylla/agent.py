@@ -212,7 +212,7 @@ def _call(
 def run_agent(
     exp: Experiment, root: Path, tier: str, subtest: str, run: int, log: Path, attempt: int = 1
 ) -> None:
-    ep = paths.experiment(root, exp.name)
+    ep = exp.paths_under(root)
     rp = ep.run(tier, subtest, run)
     _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} (snakemake try {attempt})")
     wanted = meaning.agent(exp, tier, subtest)

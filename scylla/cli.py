@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from scylla import config, failures, paths, status
-from scylla.commands import recovery, report, runner
+from scylla.commands import adopt, recovery, report, runner
 
 EPILOG_STATUS = """examples:
   scylla status results/demo
@@ -81,11 +81,11 @@ def add_filters(p: argparse.ArgumentParser, statuses: tuple[str, ...]) -> None:
 
 
 def load_experiment(results_dir: Path) -> tuple[paths.ExperimentPaths, config.Experiment]:
-    ep = paths.ExperimentPaths(results_dir)
     try:
-        return ep, config.load_saved(results_dir)
+        exp = config.load_saved(results_dir)
     except config.ConfigError as exc:
         raise SystemExit(f"scylla: {exc}") from exc
+    return paths.ExperimentPaths(results_dir, exp.report_stem), exp
 
 
 def selected_runs(args: argparse.Namespace, default_statuses=None) -> tuple:
@@ -270,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_parser(sub)
     recovery.add_parsers(sub, add_filters)
     report.add_parser(sub)
+    adopt.add_parser(sub)
     return parser
 
 

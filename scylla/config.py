@@ -402,6 +402,7 @@ def resolve_experiment(
         "judges": judges,
         "judge_system_prompt": merged.get("judge_system_prompt", DEFAULT_JUDGE_SYSTEM_PROMPT),
         "max_cost_usd": merged.get("max_cost_usd"),
+        **({"adopted": merged["adopted"]} if merged.get("adopted") else {}),
     }
 
 
@@ -434,6 +435,24 @@ class Experiment:
     @property
     def runs(self) -> int:
         return int(self.data["runs"])
+
+    @property
+    def adopted(self) -> dict[str, Any] | None:
+        """Where an adopted directory came from (`scylla adopt`): None for scylla's own."""
+        return self.data.get("adopted")
+
+    @property
+    def report_stem(self) -> str:
+        """scylla's report file names: an adopted directory keeps the original's report.json."""
+        from scylla import paths
+
+        return paths.ADOPTED_REPORT_STEM if self.adopted else paths.REPORT_STEM
+
+    def paths_under(self, root: str | Path) -> Any:
+        """This experiment's directory under a results root (paths.ExperimentPaths)."""
+        from scylla import paths
+
+        return paths.experiment(root, self.name, self.report_stem)
 
     @property
     def task(self) -> dict[str, Any]:

@@ -177,6 +177,11 @@ class RunPaths:
     def consensus(self) -> Path:
         return self.dir / CONSENSUS
 
+    @property
+    def judge_timing(self) -> Path:
+        """The original tool's judge/timing.json: how long judging the run took, all slots."""
+        return self.dir / JUDGE_DIR / JUDGE_FILES["timing"]
+
     # -- rule run_result -----------------------------------------------------
     @property
     def run_result(self) -> Path:
@@ -194,11 +199,19 @@ class RunPaths:
         return self.dir / ATTEMPTS_DIR
 
 
+# scylla's reports: <tier>/<subtest>/report.json|md, <tier>/report.json|md, report.json|md.
+# In a directory adopted from the original tool those names hold its own reports, which scylla
+# never rewrites: its reports there are scylla_report.json|md beside them.
+REPORT_STEM = "report"
+ADOPTED_REPORT_STEM = "scylla_report"
+
+
 @dataclass(frozen=True)
 class ExperimentPaths:
     """results/<experiment>/"""
 
     dir: Path
+    report_stem: str = REPORT_STEM
 
     @property
     def name(self) -> str:
@@ -263,13 +276,13 @@ class ExperimentPaths:
         return RunPaths(self.dir / tier / subtest / run_name(run))
 
     def subtest_report(self, tier: str, subtest: str, ext: str = "json") -> Path:
-        return self.subtest_dir(tier, subtest) / f"report.{ext}"
+        return self.subtest_dir(tier, subtest) / f"{self.report_stem}.{ext}"
 
     def tier_report(self, tier: str, ext: str = "json") -> Path:
-        return self.tier_dir(tier) / f"report.{ext}"
+        return self.tier_dir(tier) / f"{self.report_stem}.{ext}"
 
     def report(self, ext: str = "json") -> Path:
-        return self.dir / f"report.{ext}"
+        return self.dir / f"{self.report_stem}.{ext}"
 
     def table(self, name: str) -> Path:
         """CSV tables (TABLES): tables/runs.csv, judges.csv, criteria.csv, ..."""
@@ -282,6 +295,17 @@ class ExperimentPaths:
     def log(self, rule: str, tier: str = "", subtest: str = "", run: int | str = "") -> Path:
         parts = [p for p in (tier, subtest, run_name(run) if run != "" else "") if p]
         return self.logs.joinpath(*parts, f"{rule}.log")
+
+
+# The original tool's (ProjectScylla's) own files in a directory scylla adopts (scylla adopt).
+ORIGINAL_STAGES = ("completed", "in_progress")  # its newer layout: <stage>/<T>/<NN>/run_<NN>/
+ORIGINAL_CHECKPOINT = "checkpoint.json"
+ORIGINAL_PROMPT = "prompt.md"
+ORIGINAL_RUBRIC = "rubric.yaml"
+ORIGINAL_TASK_PROMPT = "task_prompt.md"  # a copy of the task prompt in each run directory
+ORIGINAL_MANIFEST = "config_manifest.json"  # per subtest: what the subtest was composed from
+MODEL_MD = "MODEL.md"  # agent/ and judge/judge_<NN>/: the model that ran
+CLAUDE_FILES = ("CLAUDE.md", ".claude")  # what a subtest put into a workspace
 
 
 TABLES = ("runs", "judges", "criteria", "subtests", "tiers", "comparisons")
@@ -339,8 +363,8 @@ def canonical_root(results_dir: str | Path, workdir: str | Path = ".") -> Path:
     return Path(real) if rel == ".." or rel.startswith(".." + os.sep) else Path(rel)
 
 
-def experiment(root: str | Path, name: str) -> ExperimentPaths:
-    return ExperimentPaths(Path(root) / name)
+def experiment(root: str | Path, name: str, report_stem: str = REPORT_STEM) -> ExperimentPaths:
+    return ExperimentPaths(Path(root) / name, report_stem)
 
 
 class Templates:
@@ -348,6 +372,8 @@ class Templates:
 
     def __init__(self, root: str | Path):
         self.exp = ExperimentPaths(Path(root) / "{experiment}")
+        # the reports of adopted directories (rules/adopted.smk)
+        self.adopted = ExperimentPaths(self.exp.dir, ADOPTED_REPORT_STEM)
         self.run = self.exp.run("{tier}", "{subtest}", "{run}")
         self.slot = self.run.judge_slot("{slot}")
 

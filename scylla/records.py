@@ -53,13 +53,15 @@ def valid_judgment(d: Any) -> bool:
 
 
 def valid_consensus(d: Any) -> bool:
-    """judge/result.json: score, passed, grade, is_valid and the judges it was made of."""
+    """judge/result.json: score, passed, grade; is_valid and the judges it was made of where
+    scylla wrote it (the original tool's holds only score, passed, grade and reasoning)."""
     return (
         isinstance(d, dict)
         and _num(d.get("score"))
         and isinstance(d.get("passed"), bool)
-        and isinstance(d.get("is_valid"), bool)
-        and isinstance(d.get("judges"), list)
+        and isinstance(d.get("grade"), str)
+        and isinstance(d.get("is_valid", True), bool)
+        and isinstance(d.get("judges", []), list)
     )
 
 
@@ -94,3 +96,12 @@ def read(path: str | os.PathLike[str], valid: Validator) -> dict[str, Any] | Non
 
 class CorruptInput(RuntimeError):
     """A step's input exists but is not a valid record: the step refuses to derive from it."""
+
+
+def model_md(path: str | os.PathLike[str]) -> str | None:
+    """The model named by the original tool's MODEL.md (`**Model**: <id>`), or None."""
+    text = jsonio.read_text(path)
+    for line in text.splitlines():
+        if line.startswith("**Model**:"):
+            return line.split(":", 1)[1].strip() or None
+    return None

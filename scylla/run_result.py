@@ -18,11 +18,18 @@ def agent_failed(agent: dict[str, Any], output_text: str) -> bool:
     return agent.get("exit_code") == -1 and not any(tokens.get(k) for k in FAILURE_TOKENS)
 
 
-def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
-    """Refuses corrupt inputs (records.CorruptInput): steps.run_result_ re-derives them first."""
-    agent = records.read(rp.agent_result, records.valid_agent_result)
+def build(
+    rp: RunPaths,
+    run_number: int,
+    agent: dict[str, Any] | None = None,
+    judge: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Refuses corrupt inputs (records.CorruptInput): steps.run_result_ re-derives them first.
+    `agent` and `judge`: the agent result and consensus when made in memory (an adopted run
+    keeps the original tool's files as they are)."""
+    agent = agent or records.read(rp.agent_result, records.valid_agent_result)
     timing = records.read(rp.agent_timing, records.valid_timing)
-    judge = records.read(rp.consensus, records.valid_consensus)
+    judge = judge or records.read(rp.consensus, records.valid_consensus)
     for what, got, path in (
         ("agent result", agent, rp.agent_result),
         ("agent timing", timing, rp.agent_timing),
@@ -71,6 +78,7 @@ def build(rp: RunPaths, run_number: int) -> dict[str, Any]:
         "judge_grade": judge.get("grade", "F"),
         "judge_reasoning": judge.get("reasoning", ""),
         "judge_valid": bool(judge.get("is_valid")),
+        "criteria_scores": judge.get("criteria_scores") or {},
         "judges": [
             {k: j.get(k) for k in ("model", "score", "passed", "grade", "is_valid", "reasoning")}
             | {"judge_number": j.get("judge_number")}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scylla import snakemeta
-from scylla.paths import ExperimentPaths
+from scylla.paths import ExperimentPaths, run_dir_of
 
 REPO = Path(__file__).resolve().parent.parent
 SNAKEFILE = REPO / "Snakefile"
@@ -241,9 +241,20 @@ def for_results(ep: ExperimentPaths) -> Invocation:
     return Invocation(workdir=workdir, configfile=configfile, config={"results_dir": root})
 
 
+def _spelled(p: Path) -> Path:
+    """`p` with every link above its run directory resolved, and none below: an adopted run
+    directory may be a link (<T>/<NN>/run_<NN> -> completed/...), and the rules name the link."""
+    p = Path(os.path.abspath(p))
+    try:
+        run = run_dir_of(p)
+    except ValueError:
+        return p.resolve()
+    return run.parent.resolve() / p.relative_to(run.parent)
+
+
 def rel_targets(inv: Invocation, paths: Sequence[Path]) -> list[str]:
     """Target paths spelled relative to the workdir, as the rules' outputs are."""
-    return [os.path.relpath(Path(p).resolve(), inv.workdir) for p in paths]
+    return [os.path.relpath(_spelled(Path(p)), inv.workdir) for p in paths]
 
 
 def job_stats(output: str) -> dict[str, int]:

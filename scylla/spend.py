@@ -57,6 +57,38 @@ def _entry(ep: ExperimentPaths, att: attempts.Attempt) -> dict:
     }
 
 
+def _originals(ep: ExperimentPaths) -> Iterable[dict]:
+    """Agent runs made before scylla (an adopted directory: no attempt record, only the
+    original tool's agent/result.json): what each cost is in that file."""
+    pattern = f"T[0-9]/*/run_*/{paths.AGENT_RESULT}"
+    for result in sorted(ep.dir.glob(pattern)):
+        run = result.parent.parent
+        if (run / paths.ATTEMPTS_DIR).is_dir():
+            continue
+        data = jsonio.read_json_object(result) or {}
+        cost = data.get("cost_usd")
+        timing = jsonio.read_json_object(run / paths.AGENT_FILES["timing"]) or {}
+        where = str(run.relative_to(ep.dir))
+        yield {
+            "key": f"original:{where}",
+            "attempt": where,
+            "kind": "agent",
+            "cost_usd": cost if isinstance(cost, int | float) else None,
+            "at": timing.get("measured_at") or attempts.now(),
+        }
+
+
+def _built(ep: ExperimentPaths) -> str:
+    """The ledger as the records on disk tell it: every finished or failed attempt, and the
+    agent runs made before scylla."""
+    made = [
+        _entry(ep, att)
+        for att in _attempt_records(ep)
+        if att.state in (attempts.FINISHED, attempts.FAILED)
+    ]
+    return "".join(json.dumps(e) + "\n" for e in [*made, *_originals(ep)])
+
+
 def record(ep: ExperimentPaths, att: attempts.Attempt) -> None:
     """Add a finished attempt's cost to the ledger (None: unknown, counted as such)."""
     line = _entry(ep, att)
@@ -78,12 +110,7 @@ def _ensure(ep: ExperimentPaths) -> bool:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
             return False
-        lines = [
-            json.dumps(_entry(ep, att))
-            for att in _attempt_records(ep)
-            if att.state in (attempts.FINISHED, attempts.FAILED)
-        ]
-        jsonio.write_text(path, "".join(line + "\n" for line in lines))
+        jsonio.write_text(path, _built(ep))
         return True
 
 
@@ -101,14 +128,7 @@ def entries(ep: ExperimentPaths, write: bool = True) -> list[dict]:
     `write` is False)."""
     if write:
         _ensure(ep)
-    if ledger_path(ep).exists():
-        text = jsonio.read_text(ledger_path(ep))
-    else:
-        text = "".join(
-            json.dumps(_entry(ep, att)) + "\n"
-            for att in _attempt_records(ep)
-            if att.state in (attempts.FINISHED, attempts.FAILED)
-        )
+    text = jsonio.read_text(ledger_path(ep)) if ledger_path(ep).exists() else _built(ep)
     latest: dict[str, dict] = {}
     for line in text.splitlines():
         try:

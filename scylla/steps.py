@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scylla import joblog, jsonio, records
 from scylla.config import Experiment
-from scylla.paths import ExperimentPaths, RunPaths, experiment
+from scylla.paths import ExperimentPaths, RunPaths, run_dir_of
 
 
 @contextmanager
@@ -45,14 +45,15 @@ def prepare_step_environment(workflow_dir: str) -> None:
 
 
 def _ep(root: str | Path, exp: Experiment) -> ExperimentPaths:
-    return experiment(root, exp.name)
+    return exp.paths_under(root)
 
 
 def experiment_config(root: str | Path, exp: Experiment, log: str) -> None:
     with job_log(log, "experiment_config"):
         ep = _ep(root, exp)
         jsonio.write_json(ep.resolved_config, {"experiments": [exp.saved_form()]})
-        jsonio.write_json(ep.experiment_json, exp.legacy_experiment_json())
+        if not exp.adopted:  # an adopted directory's config/experiment.json is the original's
+            jsonio.write_json(ep.experiment_json, exp.legacy_experiment_json())
         jsonio.write_text(ep.task_prompt, exp.task["prompt"])
         jsonio.write_text(ep.task_rubric, exp.task["rubric"])
 
@@ -137,6 +138,32 @@ def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: s
     with job_log(log, "run_result"):
         rp = _ep(root, exp).run(tier, subtest, run)
         make_run_result(exp, rp, tier, subtest, run, lambda m: joblog.append(log, m))
+
+
+def derived_record(kind: str, input, output, exp: Experiment, wildcards, log: str) -> None:
+    """One derived record of an adopted run (rules/adopted.smk), made from the paid files in
+    `input` alone: agent/result.json ("agent"), judge/result.json ("consensus") or
+    run_result.json ("result"). The other two are left as the original tool wrote them."""
+    from scylla import agent_result, run_result
+    from scylla.judges import consensus
+
+    with job_log(log, f"{kind} record (adopted run)"):
+        rp = RunPaths(run_dir_of(output[0]))
+        settings = exp.agent_for(wildcards.tier, wildcards.subtest)
+        judgments = dict(zip(exp.slots, map(Path, input.get("judgments", [])), strict=False))
+        if kind == "agent":
+            jsonio.write_json(output.agent, agent_result.build(rp, settings))
+        elif kind == "consensus":
+            jsonio.write_json(output.consensus, consensus.build_from(judgments))
+        else:
+            judge = consensus.build_from(judgments)
+            # the original's own measure of the judging, where it kept one
+            took = (jsonio.read_json_object(rp.judge_timing) or {}).get("judge_duration_seconds")
+            if isinstance(took, int | float):
+                judge["judge_duration_seconds"] = float(took)
+            settings_result = agent_result.build(rp, settings)
+            record = run_result.build(rp, int(wildcards.run), settings_result, judge)
+            jsonio.write_json(output.result, record)
 
 
 def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> None:

@@ -26,9 +26,15 @@ def experiment_report_files(ep: ExperimentPaths) -> list[Path]:
     return [ep.report(), ep.report("md"), *(ep.table(n) for n in TABLES), *figures]
 
 
+def config_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """The saved configuration; config/experiment.json too, unless it is the original tool's
+    own (an adopted directory: scylla never rewrites it)."""
+    return [ep.resolved_config] + ([] if exp.adopted else [ep.experiment_json])
+
+
 def experiment_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
     """Everything an experiment consists of: configuration, runs, reports (`rule all`)."""
-    files = [ep.resolved_config, ep.experiment_json]
+    files = config_files(ep, exp)
     for key in exp.run_keys():
         files += run_files(ep.run(key.tier, key.subtest, key.run), exp)
     for tier, subtest in exp.subtests():
@@ -71,7 +77,7 @@ def selection(ep: ExperimentPaths, exp: Experiment, runs: list[RunKey]) -> list[
     """What `scylla run` asks for when told to run only some runs now: the experiment's
     configuration files, those runs (their results and agent/result.json) and the reports
     they complete."""
-    files = [ep.resolved_config, ep.experiment_json]
+    files = config_files(ep, exp)
     for key in runs:
         rp = ep.run(*key)
         files += [rp.agent_result, rp.run_result]

@@ -36,6 +36,15 @@ AGENT_MODEL = "claude-sonnet-4-5-20250929"
 JUDGE_MODELS = ("claude-opus-4-5-20251101", "claude-haiku-4-5")
 SMK_TIMEOUT = 300
 SECRET = "sk-ant-test-0000-not-a-real-key"  # must never reach an artifact
+# A real ProjectScylla run beside the repository (CI clones main with shared/ beside it).
+ORIGINAL_FIXTURE = next(
+    (
+        d / "fixtures" / "projectscylla-dryrun"
+        for d in (REPO.parent / "shared", Path("/work/shared"))
+        if (d / "fixtures" / "projectscylla-dryrun").is_dir()
+    ),
+    Path("/work/shared/fixtures/projectscylla-dryrun"),
+)
 
 # The shared experiment: one tier, a plain subtest and one with resources, 2 runs each.
 MINI_TIERS: dict[str, Any] = {

@@ -13,20 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pipeline_helpers import ORIGINAL_FIXTURE
 
 from scylla.standin import claude
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = ROOT / "config" / "tasks" / "textstats"
-# The real ProjectScylla run beside the repository (CI clones main with shared/ beside it).
-FIXTURE = next(
-    (
-        d / "fixtures" / "projectscylla-dryrun"
-        for d in (ROOT.parent / "shared", Path("/work/shared"))
-        if (d / "fixtures" / "projectscylla-dryrun").is_dir()
-    ),
-    Path("/work/shared/fixtures/projectscylla-dryrun"),
-)
+FIXTURE = ORIGINAL_FIXTURE
 STANDIN_VARS = (
     "CLAUDE_STANDIN_MODE",
     "CLAUDE_STANDIN_MODE_FILE",

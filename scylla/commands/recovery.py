@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from scylla import archive, paths, snakemeta, spend, status, stopping
+from scylla import archive, config, paths, snakemeta, spend, status, stopping
 from scylla import targets as targets_mod
 from scylla.commands import guard
 from scylla.commands.progress import Progress, summary_line
@@ -20,6 +20,21 @@ from scylla.smk import Invocation, ProgressFilter, for_results, job_stats, rel_t
 
 REPORT_RULES = ("subtest_report", "tier_report", "experiment_report")
 CHEAP_RULES = ("run_result", *REPORT_RULES)
+# An adopted directory's twins of these rules (rules/adopted.smk).
+ADOPTED_TWINS = {
+    "run_result": ("adopted_agent_result", "adopted_consensus", "adopted_run_result"),
+    "judge_prompt": ("adopted_judge_prompt",),
+    **{r: (f"adopted_{r}",) for r in REPORT_RULES},
+}
+
+
+def allowed_rules(exp: config.Experiment, *names: str) -> list[str]:
+    """`--allowed-rules` for `exp`: the rules that make these files in its directory."""
+    if not exp.adopted:
+        return ["--allowed-rules", *names]
+    return ["--allowed-rules", *(r for n in names for r in ADOPTED_TWINS.get(n, (n,)))]
+
+
 AGENT_DEFAULT = ("failed", "partial", "missing", "outdated")
 JUDGE_DEFAULT = ("failed", "partial", "missing", "outdated")
 
@@ -234,7 +249,7 @@ def cmd_rerun_judges(args: argparse.Namespace) -> int:
         targets += targets_mod.reports_above(ep, exp, rejudged)
     inv.targets = rel_targets(inv, targets)
     # The agent rule is not allowed: a judge re-run can never start an agent.
-    inv.extra = ["--allowed-rules", "judge_prompt", "judge", *CHEAP_RULES]
+    inv.extra = allowed_rules(exp, "judge_prompt", "judge", *CHEAP_RULES)
     judgments = [t for t in targets if t.name == "judgment.json"]
     if args.dry_run and judgments:
         inv.extra += ["--forcerun", *rel_targets(inv, judgments)]
@@ -255,15 +270,24 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     targets: list[Path] = []
     rebuilt: set[tuple[str, str, int]] = set()
     unjudged = []
+    originals: list[Path] = []  # an adopted run's derived records: made only where missing
     for r in chosen:
         rp = ep.run(r.tier, r.subtest, r.run)
         # rule run_result makes agent/result.json, the consensus and run_result.json at once,
         # from the agent's logs and every slot's judgment.
-        if all(rp.judge_slot(s).judgment.exists() for s in exp.slots):
+        if not all(rp.judge_slot(s).judgment.exists() for s in exp.slots):
+            unjudged.append(f"{r.tier}/{r.subtest}/{paths.run_name(r.run)}")
+        elif exp.adopted:
+            redo = archive.corrupt_files(rp, [])
+            if redo and not args.dry_run:
+                archive.quarantine(rp.dir, redo, "corrupt derived record (regenerate)")
+            lost = [p for p in (rp.agent_result, rp.consensus, rp.run_result) if not p.exists()]
+            originals += sorted({*redo, *lost})
+            if redo or lost:
+                rebuilt.add((r.tier, r.subtest, r.run))
+        else:
             targets.append(rp.run_result)
             rebuilt.add((r.tier, r.subtest, r.run))
-        else:
-            unjudged.append(f"{r.tier}/{r.subtest}/{paths.run_name(r.run)}")
     if unjudged:
         print(
             f"scylla: {len(unjudged)} run(s) lack a judgment and are left as they are "
@@ -272,10 +296,11 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         )
     if targets:
         targets += targets_mod.reports_above(ep, exp, rebuilt)
-    inv.targets = rel_targets(inv, targets)
+    inv.targets = rel_targets(inv, [*originals, *targets])
     # Force exactly these files (not whole rules: the filters must hold); no rule that
-    # could start an agent or a judge is allowed.
-    inv.extra = ["--allowed-rules", *CHEAP_RULES, "--forcerun", *inv.targets]
+    # could start an agent or a judge is allowed. The original tool's files are never forced.
+    forced = rel_targets(inv, targets)
+    inv.extra = [*allowed_rules(exp, *CHEAP_RULES), *(["--forcerun", *forced] if forced else [])]
     return _execute(args, ep, exp, inv, "regenerate")
 
 

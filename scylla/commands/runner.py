@@ -148,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             preflight.check_clis(exps, Path.cwd())
     except (config.ConfigError, OSError) as exc:
         raise SystemExit(f"scylla: {exc}") from exc
-    pairs = [(paths.experiment(results_root, e.name), e) for e in exps]
+    pairs = [(e.paths_under(results_root), e) for e in exps]
     chosen = selected(pairs, args)
     guard.refuse_if_in_use(Path.cwd(), ", ".join(str(ep.dir) for ep, _ in pairs))
     extra = list(args.snakemake_args)

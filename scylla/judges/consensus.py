@@ -70,9 +70,27 @@ def build(judgments: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
     }
 
 
-def write(judgment_files: dict[str, Path], out: Path) -> None:
+def read_judgment(path: Path) -> dict[str, Any] | None:
+    """A slot's judgment.json; what the original tool kept beside it instead fills the gaps:
+    the model from MODEL.md, the duration from the slot's timing.json."""
+    j = records.read(path, records.valid_judgment)
+    if j is None:
+        return None
+    if not j.get("model"):
+        model = records.model_md(path.parent / "MODEL.md")
+        if model:
+            j["model"] = model
+    if j.get("judge_duration_seconds") is None:
+        timing = jsonio.read_json_object(path.parent / "timing.json") or {}
+        if isinstance(timing.get("judge_duration_seconds"), int | float):
+            j["judge_duration_seconds"] = timing["judge_duration_seconds"]
+    return j
+
+
+def build_from(judgment_files: dict[str, Path]) -> dict[str, Any]:
     """A judgment that is not a valid record (no score, `{}`) counts as an invalid one."""
-    jsonio.write_json(
-        out,
-        build({s: records.read(p, records.valid_judgment) for s, p in judgment_files.items()}),
-    )
+    return build({s: read_judgment(Path(p)) for s, p in judgment_files.items()})
+
+
+def write(judgment_files: dict[str, Path], out: Path) -> None:
+    jsonio.write_json(out, build_from(judgment_files))

@@ -152,7 +152,9 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
     # cost of a pass: what every finished run cost over the counted passes (runs resampled
     # whole for its interval; a run that is not counted is never a pass)
     paid = df[df["present"]] if len(df) else df
-    paid_passed = paid.index.isin(scored.index[scored["passed"]]) if n else []
+    paid_passed = (
+        paid.index.isin(scored.index[scored["passed"]]) if n else np.zeros(len(paid), bool)
+    )
     return {
         "total_runs": int(len(df)),
         "runs_present": int(df["present"].sum()) if len(df) else 0,

@@ -15,6 +15,14 @@ from scylla.paths import ExperimentPaths
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
+def _judged_by_original(data: dict) -> bool:
+    """The original tool's run_result.json has no judge_valid: its judges[] say, where they
+    carry is_valid, else a judge score counts as a valid judgment (as the original counted)."""
+    judges = [j for j in data.get("judges") or [] if isinstance(j, dict)]
+    scored = isinstance(data.get("judge_score"), int | float)
+    return scored and all(j.get("is_valid", True) for j in judges)
+
+
 def run_frame(ep: ExperimentPaths, exp: Experiment, tier: str | None = None) -> pd.DataFrame:
     """One row per configured run (finished or not) of the experiment, or of one tier."""
     rows = []
@@ -33,7 +41,7 @@ def run_frame(ep: ExperimentPaths, exp: Experiment, tier: str | None = None) -> 
                 "score": data.get("judge_score"),
                 "passed": data.get("judge_passed"),
                 "grade": data.get("judge_grade"),
-                "judge_valid": data.get("judge_valid", False),
+                "judge_valid": data.get("judge_valid", _judged_by_original(data)),
                 "agent_failed": data.get("agent_failed", False),
                 "failure_class": data.get("failure_class") or "",
                 "exit_code": data.get("exit_code"),
