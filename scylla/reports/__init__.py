@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -375,7 +376,7 @@ def write_tier(
     keys = ["subtest", "runs", "counted_runs", "pass_rate", "mean_score", "cost_usd"]
     md = _summary_md(f"Tier Report: {tier}", summary) + "\n## Subtests\n\n"
     md += _md_table(_ci_table(subs, keys))
-    links = "\n".join(f"- [{s}](./{s}/report.md)" for s in subs["subtest"])
+    links = "\n".join(f"- [{s}](./{s}/{ep.report_stem}.md)" for s in subs["subtest"])
     jsonio.write_text(ep.tier_report(tier, "md"), md + "\n## Subtest Reports\n\n" + links + "\n")
 
 
@@ -420,9 +421,11 @@ def write_experiment(
     exp: Experiment,
     runs: pd.DataFrame | None = None,
     pool: Executor | None = None,
+    early: _Early | None = None,
 ) -> None:
     runs = run_frame(ep, exp) if runs is None else runs
-    scored = scored_runs(runs)
+    early = early or _Early.start(ep, runs, pool)
+    scored = early.scored
     tier_rows = []
     for tier in exp.tiers:
         rep = jsonio.read_json_object(ep.tier_report(tier)) or {}
@@ -436,12 +439,9 @@ def write_experiment(
     tier_df["on_frontier"] = tier_df["tier"].isin(front["tier"])
     sub_df = pd.concat([_subtest_rows(ep, exp, t) for t in exp.tiers], ignore_index=True)
     judges, criteria = judge_frame(ep, exp)
-    drawn = _Figures(ep, pool)
+    drawn = early.figures
     drawn.draw("pass_rate", tier_df, sub_df)
-    drawn.draw("score_distribution", scored)
     drawn.draw("cost_frontier", tier_df)
-    drawn.draw("cumulative_spend", ledger_frame(ep))
-    drawn.draw("token_breakdown", scored)
     comparisons, pairs = _comparisons(scored, list(exp.tiers))
     drawn.draw("cliffs_delta", pairs)
     agreement = _agreement(judges) if len(judges) else {"krippendorff_alpha": None}
@@ -457,7 +457,7 @@ def write_experiment(
     for name in TABLES:
         jsonio.write_text(ep.table(name), frames[name].to_csv(index=False))
     figures = drawn.done()
-    summary = summarize(runs)
+    summary = early.summary()
     present = int(runs["present"].sum()) if len(runs) else 0
     report = {
         "experiment": exp.name,
@@ -474,6 +474,7 @@ def write_experiment(
         "frontier": list(front["tier"]),
         "tables": {name: str(ep.table(name).relative_to(ep.dir)) for name in TABLES},
         "figures": figures,
+        "report_stem": ep.report_stem,
         "generated_at": _now(),
     }
     jsonio.write_json(ep.report(), report)
@@ -524,7 +525,7 @@ def _experiment_md(
     md += "\n## Figures\n\n"
     md += "".join(f"![{name}]({path})\n\n" for name, path in report["figures"].items())
     md += "## Tier Reports\n\n"
-    md += "\n".join(f"- [{t}](./{t}/report.md)" for t in exp.tiers) + "\n"
+    md += "\n".join(f"- [{t}](./{t}/{report['report_stem']}.md)" for t in exp.tiers) + "\n"
     return md
 
 
@@ -554,6 +555,31 @@ class _Figures:
         return {n: str(self.ep.figure(n, "png").relative_to(self.ep.dir)) for n in FIGURES}
 
 
+@dataclass
+class _Early:
+    """The experiment-level work that needs only the runs, started before the subtest and
+    tier reports: in the worker process (when there is one) the experiment's summary and the
+    figures of runs alone are made while this process summarizes subtests and tiers."""
+
+    runs: pd.DataFrame
+    scored: pd.DataFrame
+    figures: _Figures
+    _summary: Any
+
+    @classmethod
+    def start(cls, ep: ExperimentPaths, runs: pd.DataFrame, pool: Executor | None) -> _Early:
+        scored = scored_runs(runs)
+        drawn = _Figures(ep, pool)
+        drawn.draw("score_distribution", scored)
+        drawn.draw("token_breakdown", scored)
+        drawn.draw("cumulative_spend", ledger_frame(ep))
+        summary = pool.submit(summarize, runs) if pool is not None else None
+        return cls(runs, scored, drawn, summary)
+
+    def summary(self) -> dict[str, Any]:
+        return self._summary.result() if self._summary is not None else summarize(self.runs)
+
+
 def spend_section(ep: ExperimentPaths, exp: Experiment) -> dict[str, Any]:
     """Everything paid (replaced and failed attempts included), the cap, whether it stopped
     the experiment, and how many attempts have an unknown cost."""
@@ -580,11 +606,12 @@ def write_all(ep: ExperimentPaths, exp: Experiment) -> None:
         pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
         pool.submit(_import_figures)
     try:
+        early = _Early.start(ep, runs, pool)
         for tier, subtest in exp.subtests():
             write_subtest(ep, exp, tier, subtest, runs)
         for tier in exp.tiers:
             write_tier(ep, exp, tier, runs)
-        write_experiment(ep, exp, runs, pool)
+        write_experiment(ep, exp, runs, pool, early)
     finally:
         if pool is not None:
             pool.shutdown()

@@ -387,6 +387,33 @@ def _delta(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     return 2.0 * u / (n * m) - 1.0
 
 
+def _counts(idx: np.ndarray, k: int) -> np.ndarray:
+    """How often each of k positions occurs in every row of `idx` (rows x k), one bincount."""
+    rows = idx.shape[0]
+    flat = idx.astype(np.intp) + (np.arange(rows, dtype=np.intp) * k)[:, None]
+    return np.bincount(flat.ravel(), minlength=rows * k).reshape(rows, k).astype(float)
+
+
+def _delta_by_position(x: np.ndarray, y: np.ndarray) -> Callable[..., np.ndarray]:
+    """Cliff's delta of resampled *positions* of x and y (what scipy's bootstrap resamples
+    when given np.arange(n), np.arange(m)): U = counts_x . S . counts_y with S the n x m
+    matrix of pair outcomes (1, 1/2, 0), computed once. A matrix product per batch instead
+    of sorting every resample; exact (half-integers), so the interval is the one the ranks
+    give. Worth it while n m is small next to the sorts' (n + m) log(n + m)."""
+    pair = (np.sign(x[:, None] - y[None, :]) + 1.0) / 2.0
+
+    def statistic(ix: np.ndarray, iy: np.ndarray, axis: int = -1) -> np.ndarray:
+        ix = np.moveaxis(np.asarray(ix), axis, -1)
+        iy = np.moveaxis(np.asarray(iy), axis, -1)
+        lead = np.broadcast_shapes(ix.shape[:-1], iy.shape[:-1])
+        ix = np.broadcast_to(ix, (*lead, ix.shape[-1])).reshape(-1, ix.shape[-1])
+        iy = np.broadcast_to(iy, (*lead, iy.shape[-1])).reshape(-1, iy.shape[-1])
+        u = np.einsum("ri,ri->r", _counts(ix, x.size) @ pair, _counts(iy, y.size))
+        return (2.0 * u / (ix.shape[-1] * iy.shape[-1]) - 1.0).reshape(lead)
+
+    return statistic
+
+
 def cliffs_delta(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Cliff's delta = P(a > b) - P(a < b) over all pairs; in [-1, 1], NaN if a or b is empty."""
     x, y = _sample(a, "a"), _sample(b, "b")
@@ -416,16 +443,22 @@ def cliffs_delta_ci(
         return Interval(estimate, estimate, estimate, "degenerate", confidence, 0, seed)
     if min(x.size, y.size) < 2:  # scipy cannot resample a one-value sample
         return Interval(estimate, NAN, NAN, "undefined", confidence, 0, seed)
+    n, m = x.size, y.size
+    by_position = n * m <= 30 * (n + m) * math.log2(n + m)  # see _delta_by_position
+    data = (np.arange(n), np.arange(m)) if by_position else (x, y)
+    statistic = _delta_by_position(x, y) if by_position else _delta
+    # One batch size for both ways: the seeded resamples are drawn batch by batch.
+    batch = max(1, 2_000_000 // (n + m))  # bounds the pooled rank arrays
     low, high, used = _scipy_bootstrap(
-        (x, y),
-        _delta,
+        data,
+        statistic,
         method=method,
         paired=False,
         confidence=confidence,
         n_resamples=n_resamples,
         seed=seed,
         vectorized=True,
-        batch=max(1, 2_000_000 // (x.size + y.size)),  # bounds the pooled rank arrays
+        batch=batch,
     )
     return Interval(estimate, low, high, used, confidence, n_resamples, seed)
 
