@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-faults lint format rulegraph bench bench-reports clean-demo install
+.PHONY: demo test test-faults test-cluster test-container image lint format rulegraph bench bench-reports clean-demo install
 
 install: $(STAMP)
 
@@ -21,12 +21,30 @@ demo: $(STAMP)
 
 ## The test suite: real snakemake runs in temporary directories.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --ignore=tests/faults
+	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/container --ignore=tests/cluster
 
 ## The fault-injection suite (kill -9, signals, corruption, disk full, concurrent runs):
 ## slower, also real runs; prints a ledger of what each fault cost.
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q tests/faults
+
+## The scale-out suite: every profile dry-runs (tests/cluster/test_profiles.py), and a real
+## one-node SLURM cluster on this machine (root; apt-installs
+## slurmctld, slurmd, munge), the demo through profiles/slurm, kill -9 of the submitter and
+## recovery; then the cluster is torn down. Skipped, with the reason, where it cannot start.
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q -ra tests/cluster
+
+## The container image (docker/Dockerfile) without pulling anything: a Debian base made by
+## mmdebstrap, imported into podman, then `podman build` (docker/build-base.sh; needs podman
+## and mmdebstrap: apt-get install podman mmdebstrap).
+image:
+	docker/build-base.sh
+
+## Build the image if needed and check it (user, entry point, files, no secrets, what runs):
+## tests/container. Skipped, with the reason printed, where podman or mmdebstrap cannot work.
+test-container: $(STAMP)
+	$(BIN)/python -m pytest -q -s tests/container
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

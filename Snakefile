@@ -17,8 +17,11 @@ wildcard_constraints:
     **WILDCARDS,
 
 
+# Run on the submit host under a cluster executor (profiles/slurm): everything but the paid
+# agent and judge calls. The other cheap rules say `localrule: True` themselves.
 localrules:
     all,
+    judge_prompt,
 
 
 onstart:

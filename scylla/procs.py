@@ -168,11 +168,14 @@ def _working_in(workdir: Path) -> dict[int, list[str]]:
 
 
 def snakemake_schedulers(workdir: Path) -> list[int]:
-    """Live snakemake processes working in `workdir` (plain or started by scylla)."""
+    """Live snakemake processes working in `workdir` (plain or started by scylla); not the
+    snakemake a cluster job runs for its one job (`--target-jobs`: scylla.cluster's)."""
     return [
         pid
         for pid, words in _working_in(workdir).items()
-        if any(Path(w).name == "snakemake" for w in words[:3]) and "scylla.step" not in words
+        if any(Path(w).name == "snakemake" for w in words[:3])
+        and "scylla.step" not in words
+        and "--target-jobs" not in words
     ]
 
 

@@ -101,10 +101,19 @@ def add_kill_orphans(p) -> None:
 
 
 def handle_orphans(ep: ExperimentPaths, kill: bool) -> None:
-    """Before a command starts jobs: end orphaned attempts (--kill-orphans) or say that the
-    new jobs will wait for them."""
+    """Before a command starts jobs: no SLURM job of a killed scheduler may stay alive here
+    (scylla.cluster: queued ones cancelled, running ones waited for, or cancelled with
+    --kill-orphans); then end orphaned local attempts (--kill-orphans) or say that the new
+    jobs will wait for them."""
     import sys
 
+    from scylla import cluster
+
+    cluster.recover(
+        workdir_of(ep),
+        cancel_running=kill,
+        say=lambda line: print(f"scylla: {line}", file=sys.stderr),
+    )
     found = orphan_attempts(ep) if ep.dir.is_dir() else {}
     if not found:
         return
