@@ -186,12 +186,19 @@ def smk(
     )
 
 
-def scylla(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """The real `scylla` CLI in `workdir`; the stand-in logs its calls to calls.jsonl there."""
+def scylla(
+    workdir: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real `scylla` CLI in `workdir`; the stand-in logs its calls to calls.jsonl there.
+    `env` adds to (or replaces in) the environment of the tests' snakemake runs."""
     return subprocess.run(
         [str(VENV_BIN / "scylla"), *map(str, args)],
         cwd=workdir,
-        env={**smk_env(), "CLAUDE_STANDIN_CALLS": str(Path(workdir) / "calls.jsonl")},
+        env={
+            **smk_env(),
+            "CLAUDE_STANDIN_CALLS": str(Path(workdir) / "calls.jsonl"),
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -74,6 +74,15 @@ def adopted(request, tmp_path: Path) -> tuple[Path, Path, str, dict[str, str]]:
     return tmp_path, d, layout, before
 
 
+def claude_is_the_standin(tmp_path: Path) -> dict[str, str]:
+    """The environment in which `claude` (the CLI an adopted config names) is the stand-in."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if not (bin_dir / "claude").exists():
+        (bin_dir / "claude").symlink_to(VENV_BIN / "claude-standin")
+    return {"PATH": f"{bin_dir}{os.pathsep}{smk_env()['PATH']}"}
+
+
 def statuses(wd: Path, d: Path) -> list[dict]:
     proc = scylla(wd, "status", d, "--format", "json")
     assert proc.returncode == 0, output_of(proc)
@@ -190,24 +199,12 @@ def test_report_gives_the_original_figures_beside_its_reports(adopted):
 def test_rejudging_an_adopted_run_keeps_the_original_judgment(adopted, tmp_path: Path):
     wd, d, layout, _before = adopted
     rd = run_dir(d, layout)
-    bin_dir = tmp_path / "bin"  # the adopted config names the real CLI: the stand-in plays it
-    bin_dir.mkdir()
-    (bin_dir / "claude").symlink_to(VENV_BIN / "claude-standin")
     judgment = (rd / "judge" / "judge_02" / "judgment.json").read_bytes()
     prompt = (rd / "judge_prompt.md").read_bytes()
     agent = tree_hashes(rd / "agent")
     calls = wd / "calls.jsonl"
-    env = smk_env({"CLAUDE_STANDIN_CALLS": str(calls)})
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
-    proc = subprocess.run(
-        [VENV_BIN / "scylla", "rerun", "judges", d, "--status", "complete", "--judge-slot", "2"],
-        cwd=wd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    env = claude_is_the_standin(tmp_path)  # the adopted config names the real CLI
+    proc = scylla(wd, "rerun", "judges", d, "--status", "complete", "--judge-slot", "2", env=env)
     assert proc.returncode == 0, output_of(proc)
     kinds = [json.loads(line).get("role") for line in calls.read_text().splitlines()]
     assert kinds == ["judge"], kinds  # one judge call, never the agent
@@ -278,22 +275,10 @@ def test_rerunning_an_adopted_agent_archives_the_original_run(tmp_path: Path):
     cfg.write_text(json.dumps({**load(cfg), "task_repo": str(repo), "task_commit": head.strip()}))
     assert scylla(tmp_path, "adopt", d).returncode == 0
     stdout = (d / RUN / "agent" / "stdout.log").read_bytes()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "claude").symlink_to(VENV_BIN / "claude-standin")
     calls = tmp_path / "calls.jsonl"
     # an agent that answers (without the task's solution the stand-in's default is nothing)
-    env = smk_env({"CLAUDE_STANDIN_CALLS": str(calls), "CLAUDE_STANDIN_MODE": "agent:good"})
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
-    proc = subprocess.run(
-        [VENV_BIN / "scylla", "rerun", "agents", d, "--status", "completed"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    env = {**claude_is_the_standin(tmp_path), "CLAUDE_STANDIN_MODE": "agent:good"}
+    proc = scylla(tmp_path, "rerun", "agents", d, "--status", "completed", env=env)
     assert proc.returncode == 0, output_of(proc)
     roles = sorted(json.loads(line)["role"] for line in calls.read_text().splitlines())
     assert roles == ["agent", "judge", "judge", "judge"], roles

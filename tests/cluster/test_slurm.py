@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pipeline_helpers
 import pytest
 import slurmlib
 import yaml
@@ -56,15 +57,7 @@ def env(wd: Path) -> dict[str, str]:
 
 
 def scylla(wd: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "scylla"), *args],
-        cwd=wd,
-        env=env(wd),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return pipeline_helpers.scylla(wd, *args, timeout=timeout)
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
