@@ -146,9 +146,11 @@ def render_table(
     now = sum(r.cost_usd for r in runs)
     earlier = sum(r.earlier_cost_usd for r in runs)
     extra = sum(max(r.attempts - 1, 0) for r in runs)
+    limited = sum(r.rate_limited for r in runs)
     lines.append(
         f"spend:  ${now + earlier:.4f} (${now:.4f} in the current results, ${earlier:.4f} on "
-        f"other attempts: replaced, failed or not adopted yet; agent re-runs: {extra})"
+        f"other attempts: replaced, failed or not adopted yet; agent re-runs: {extra}, "
+        f"of them rate-limited: {limited})"
     )
     if ep is not None:
         from scylla import spend, stopping

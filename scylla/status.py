@@ -47,6 +47,7 @@ class RunStatus:
     cost_usd: float = 0.0
     attempts: int = 0  # agent attempts made (the current one included)
     earlier_cost_usd: float = 0.0  # spent on attempts that were replaced (agent and judges)
+    rate_limited: int = 0  # agent attempts a rate limit failed (waited inside the job, retried)
     # why it is not a clean result: infra (retried, kept out of the statistics), agent (a
     # fail), judge (no valid judgment); "" when it is one, or still in progress
     failure_class: str = ""
@@ -270,8 +271,9 @@ def _judge_state(
     return "failed", "no valid judgment.json", None
 
 
-def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float]:
-    """(agent attempts made, cost of every attempt that is not a current one) of one run.
+def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float, int]:
+    """(agent attempts made, cost of every attempt that is not a current one, attempts a rate
+    limit failed) of one run.
 
     `current` names the attempts whose files are promoted now ({"agent": k, slot: j}); their
     cost is in the run's own figures. Everything else that was paid for is "earlier": replaced,
@@ -279,7 +281,7 @@ def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float]:
     """
     run = Path(run_dir)
     root = run / paths.ATTEMPTS_DIR
-    count, earlier = 0, 0.0
+    count, earlier, limited = 0, 0.0, 0
     for n in attempts.numbers(root):
         d = root / str(n)
         att = attempts.read(d)
@@ -287,6 +289,8 @@ def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float]:
             count += 1
             if n != current.get("agent"):
                 earlier += att.cost_usd or 0.0
+            if att.state == attempts.FAILED and _failure_kind(att) == "rate_limit":
+                limited += 1
         elif (d / "archived.json").is_file():  # a first-release archive
             count += 1
             old = records.read(d / paths.AGENT_RESULT, records.valid_agent_result)
@@ -299,7 +303,7 @@ def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float]:
         att = attempts.read(att_dir)
         if att is not None and att.number != current.get(slot):
             earlier += att.cost_usd or 0.0
-    return count, round(earlier, 10)
+    return count, round(earlier, 10), limited
 
 
 def _judge_attempt_dirs(base: Path) -> list[tuple[str, Path]]:
@@ -334,7 +338,7 @@ def spend_of(run_dir: str | Path) -> tuple[int | None, int, float]:
         judgment = jsonio.read_json_object(slot_dir / paths.JUDGE_FILES["judgment"]) or {}
         got = judgment.get("attempt")
         current[slot_dir.name.removeprefix("judge_")] = got if isinstance(got, int) else None
-    made, earlier = _spend(str(run), current)
+    made, earlier, _limited = _spend(str(run), current)
     return number, made, earlier
 
 
@@ -362,13 +366,14 @@ def classify(
         current[s] = number
         judged += paid
         judges.append({"slot": s, "status": st, "reason": why, "class": _slot_class(st, why)})
-    made, earlier = _spend(run_dir, current)
+    made, earlier, limited = _spend(run_dir, current)
     cost = float(mine.get("cost_usd") or 0.0)
     if not mine.get("with_judges"):  # no run_result.json sums it up: the judges' part too
         cost += judged
     cls, why = mine.get("class", ("", ""))
     out = RunStatus("", "", 0, status, judges, reason, cost, made or (1 if names else 0), earlier)
     out.failure_class, out.failure_reason = cls, why
+    out.rate_limited = limited
     return out
 
 

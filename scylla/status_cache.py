@@ -27,7 +27,7 @@ from typing import Any
 
 from scylla import paths
 
-VERSION = 1
+VERSION = 2  # 2: RunStatus.rate_limited
 SETTLED_AGENT = frozenset({"completed", "results", "failed", "outdated"})
 SETTLED_JUDGE = frozenset({"complete", "outdated", "failed", "agent_failed", "missing"})
 # Files whose bytes the classifier reads or size-checks, relative to the run directory.

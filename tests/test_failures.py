@@ -11,6 +11,7 @@ profile's keep-going lets the other experiments finish while the broken ones fai
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from pipeline_helpers import (
     one_run_experiment,
     output_of,
     rp,
+    scylla,
     smk,
     write_config,
     write_modes,
@@ -162,6 +164,12 @@ def test_rate_limit_is_retried_and_the_retry_succeeds(failures):
     assert r.run_result.is_file()
     log = failures.log("ratelimit").read_text()
     assert "snakemake try 2" in log
+    # the status counts the rate-limited attempt (table and json)
+    proc = scylla(failures.dir, "status", ep(failures.dir, "ratelimit").dir)
+    assert "agent re-runs: 1, of them rate-limited: 1" in proc.stdout, output_of(proc)
+    proc = scylla(failures.dir, "status", ep(failures.dir, "ratelimit").dir, "--format", "json")
+    [run] = json.loads(proc.stdout)
+    assert run["rate_limited"] == 1 and run["status"] == "completed", run
 
 
 def test_failed_attempts_log_survives_the_retry(failures):

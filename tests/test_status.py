@@ -219,6 +219,7 @@ def test_status_json_is_a_list_of_plain_objects(states):
         "cost_usd",
         "attempts",
         "earlier_cost_usd",
+        "rate_limited",
         "failure_class",
         "failure_reason",
     }
