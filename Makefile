@@ -51,6 +51,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -209,6 +209,13 @@ def _call(
     return result, ctx, time.monotonic() - start
 
 
+def _before_agent(ep: paths.ExperimentPaths, exp: Experiment, rp: paths.RunPaths) -> None:
+    """Under the attempt lock, before a new agent call: refuse over the spending cap, and set
+    the judging of the run's earlier attempt aside."""
+    spend.refuse_over_cap(ep, exp)
+    archive.archive_judging(rp)
+
+
 def run_agent(
     exp: Experiment, root: Path, tier: str, subtest: str, run: int, log: Path, attempt: int = 1
 ) -> None:
@@ -226,7 +233,7 @@ def run_agent(
         budget,
         lambda m: _log(log, m),
         _complete_enough,
-        before_begin=lambda: (spend.refuse_over_cap(ep, exp), archive.archive_judging(rp)),
+        before_begin=lambda: _before_agent(ep, exp, rp),
         salvage=_salvage,
         before_adopt=lambda earlier: archive.swap_judging(rp, earlier),
     )

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from scylla import config, failures, paths, status
 from scylla.commands import adopt, recovery, report, runner
@@ -242,7 +243,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 class OneLineParser(argparse.ArgumentParser):
     """Usage mistakes are one line (naming the command and --help), not a usage dump."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 

@@ -55,7 +55,8 @@ class Meaning:
     def from_dict(cls, data: Any) -> Meaning | None:
         if not isinstance(data, dict) or not isinstance(data.get("digest"), str):
             return None
-        parts = data.get("parts") if isinstance(data.get("parts"), dict) else {}
+        raw = data.get("parts")
+        parts: dict[str, str] = raw if isinstance(raw, dict) else {}
         return cls(data["digest"], dict(parts), int(data.get("version", CURRENT_VERSION)))
 
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scylla import procs
 
@@ -95,7 +96,7 @@ def run(
         err_path = stderr_path or Path(tmp) / "stderr"
         for p in (out_path, err_path):
             p.parent.mkdir(parents=True, exist_ok=True)
-        stdin = subprocess.DEVNULL
+        stdin: Any = subprocess.DEVNULL
         if stdin_text is not None:
             in_path = Path(tmp) / "stdin"
             in_path.write_text(stdin_text, encoding="utf-8")

@@ -148,7 +148,7 @@ def _agent_status(
     ended = records.valid_timing(timing) and records.valid_command_log(
         jsonio.read_json(join(run_dir, paths.AGENT_FILES["command_log"]))
     )
-    if not ended or not names & {"output.txt", "stderr.log"}:
+    if not ended or timing is None or not names & {"output.txt", "stderr.log"}:
         return "partial", "agent/ exists but the agent never finished", {}
     status, reason, mine = _finished_status(run_dir, names, timing)
     why = meaning.changes(Meaning.from_dict(timing.get("meaning")), wanted) if wanted else []
@@ -309,7 +309,7 @@ def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float, in
 def _judge_attempt_dirs(base: Path) -> list[tuple[str, Path]]:
     """(slot, directory) of every judge attempt under base/judge/judge_NN/attempts/ (what
     a glob would find, with plain listings: this runs for every run of a status)."""
-    found = []
+    found: list[tuple[str, Path]] = []
     judge_dir = os.path.join(base, paths.JUDGE_DIR)
     try:
         slots = [n for n in os.listdir(judge_dir) if n.startswith("judge_")]
@@ -415,7 +415,7 @@ def collect(
         wanted = expected.agent.get((key.tier, key.subtest))
         fields = None
         use_cache = cache is not None and not (marked and os.path.abspath(run_dir) in marked)
-        if use_cache:
+        if use_cache and cache is not None:
             meant = f"{_digest(wanted)}|{judges_key}"
             fp = status_cache.fingerprint(run_dir, slot_dirs)
             fields = cache.get(name, meant, fp)
@@ -423,7 +423,7 @@ def collect(
             rs = RunStatus(**fields)
         else:
             rs = classify(run_dir, exp.slots, incomplete, wanted, expected.judges, live)
-            if use_cache:
+            if use_cache and cache is not None:
                 settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
                 cache.put(name, meant, fp, rs.as_dict() if settled else None)
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run

@@ -127,7 +127,7 @@ class StatusCache:
         if fields is None:
             self.changed |= self.entries.pop(run, None) is not None
         else:
-            self.entries[run] = (key, fp, fields)
+            self.entries[run] = [key, fp, fields]
             self.changed = True
 
     def save(self) -> None:

@@ -30,7 +30,8 @@ def find_result_object(stdout: str) -> dict[str, Any] | None:
         if isinstance(obj, dict):
             candidates.append(obj)
     results = [c for c in candidates if c.get("type") == "result"]
-    return (results or candidates or [None])[-1]
+    found = results or candidates
+    return found[-1] if found else None
 
 
 def _int(value: Any) -> int:

@@ -62,7 +62,9 @@ def judge(
     cli = which(str(judge_cfg.get("cli", "claude")), env)
     argv = _argv(cli, str(judge_cfg["model"]), system_prompt_file)
     timeout = float(judge_cfg.get("timeout", 300))
-    stdouts, stderrs, usages = [], [], []
+    stdouts: list[str] = []
+    stderrs: list[str] = []
+    usages: list[Usage] = []
     response, error = "", ""
     for attempt in (1, 2):
         text = prompt if attempt == 1 else prompt + JSON_REMINDER

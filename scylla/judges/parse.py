@@ -33,7 +33,7 @@ def extract_json(text: str) -> dict[str, Any] | None:
         candidates += _objects_in(block)
     candidates += _objects_in(text)
     with_score = [c for c in candidates if "score" in c]
-    return (with_score or [None])[0]
+    return with_score[0] if with_score else None
 
 
 def validate(obj: dict[str, Any] | None, pass_threshold: float) -> tuple[dict | None, str]:

@@ -9,6 +9,7 @@ CSV tables and its figures, built from the run artifacts alone.
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import os
@@ -345,12 +346,20 @@ def _runs_of(df: pd.DataFrame, subtest: str) -> pd.DataFrame:
     return df[df["subtest"] == subtest]
 
 
+def _subtest_runs(ep: ExperimentPaths, exp: Experiment, tier: str, sid: str) -> pd.DataFrame:
+    return _runs_of(run_frame(ep, exp, tier), sid)
+
+
+def _tier_runs(runs: pd.DataFrame, tier: str) -> pd.DataFrame:
+    return runs[runs["tier"] == tier]
+
+
 def _subtest_rows(ep: ExperimentPaths, exp: Experiment, tier: str) -> pd.DataFrame:
     """The tier's subtests, from their reports (the tier report's inputs)."""
     rows = []
     for sid in exp.tiers[tier]["subtests"]:
         rep = jsonio.read_json_object(ep.subtest_report(tier, sid)) or {}
-        s = _report_summary(rep, lambda sid=sid: _runs_of(run_frame(ep, exp, tier), sid))
+        s = _report_summary(rep, functools.partial(_subtest_runs, ep, exp, tier, sid))
         rows.append({"tier": tier, "subtest": sid, **summary_row(s)})
     return pd.DataFrame(rows)
 
@@ -429,7 +438,7 @@ def write_experiment(
     tier_rows = []
     for tier in exp.tiers:
         rep = jsonio.read_json_object(ep.tier_report(tier)) or {}
-        s = _report_summary(rep, lambda tier=tier: runs[runs["tier"] == tier])
+        s = _report_summary(rep, functools.partial(_tier_runs, runs, tier))
         best = (rep.get("best_subtest") or {}).get("subtest_id")
         tier_rows.append({"tier": tier, **summary_row(s), "best_subtest": best})
     tier_df = pd.DataFrame(tier_rows)
@@ -537,7 +546,8 @@ class _Figures:
         from scylla.reports import figures
 
         assert set(figures.FUNCTIONS) == set(FIGURES), "one function per figure of paths.FIGURES"
-        self.ep, self.pool, self.pending = ep, pool, []
+        self.ep, self.pool = ep, pool
+        self.pending: list[Any] = []
 
     def draw(self, name: str, *args: Any) -> None:
         from scylla.reports import figures

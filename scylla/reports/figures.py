@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -20,6 +21,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from cycler import cycler  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -34,13 +36,13 @@ TOKEN_LABELS = {
     "cache_read_tokens": "cache read",
 }
 
-STYLE = {
+STYLE: dict[str, Any] = {
     "figure.dpi": 100,
     "savefig.dpi": 150,
     "font.size": 9,
     "axes.grid": True,
     "grid.color": "0.85",
-    "axes.prop_cycle": matplotlib.cycler(color=["0.1", "0.4", "0.6", "0.25", "0.5"]),
+    "axes.prop_cycle": cycler(color=["0.1", "0.4", "0.6", "0.25", "0.5"]),
     "svg.hashsalt": "scylla",  # stable SVG ids: the same data gives the same bytes
     "svg.fonttype": "none",
 }
@@ -48,7 +50,7 @@ STYLE = {
 
 def draw(make: Callable[[], Figure]) -> Figure:
     """Build a figure under the report style (grey scale, grid, stable SVG ids)."""
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
         return make()
 
 
@@ -281,7 +283,7 @@ def save(fig: Figure, base: Path) -> list[Path]:
     """Write `base`.png and `base`.svg, each atomically (never a half-written figure)."""
     base.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
         for ext in FORMATS:
             path = base.with_suffix(f".{ext}")
             tmp = path.with_name(f".{path.name}.tmp")

@@ -713,7 +713,7 @@ def krippendorff_alpha_ci(
     if level == "interval":
         terms = _interval_alpha_terms(matrix)
 
-        def alpha_of(units: np.ndarray, axis: int = -1) -> np.ndarray:
+        def alpha_of(units: np.ndarray, axis: int = -1) -> npt.ArrayLike:
             return _interval_alpha_of(terms, units, axis)
 
         data = np.arange(matrix.shape[1])
@@ -721,7 +721,7 @@ def krippendorff_alpha_ci(
     else:
         domain = np.unique(matrix[~np.isnan(matrix)])
 
-        def alpha_of(units: np.ndarray, axis: int = -1) -> np.ndarray:
+        def alpha_of(units: np.ndarray, axis: int = -1) -> npt.ArrayLike:
             return krippendorff_alpha(matrix[:, units.astype(int)], level, value_domain=domain)
 
         data = np.arange(matrix.shape[1])

@@ -999,7 +999,7 @@ def item_reason(achieved: float, points: float, check: bool | None, basis: str) 
 
 
 def score_category(cat: Category, q: float, basis: str, seed: bytes, sig: Signals) -> dict:
-    items = {}
+    items: dict[str, dict[str, Any]] = {}
     for item in cat.items:
         check = sig.checks.get(item.id)
         achieved = score_item(item, cat.subjective, q, seed, check)
