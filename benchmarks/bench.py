@@ -9,7 +9,8 @@ number comes from this run; targets are the issue's (figure 7's is derived from 
      (cache removed before each repetition); baseline: a direct classifier that reads a run as
      ProjectScylla does (benchmarks/projectscylla_classifier.py), as a whole process too.
   2. agent/result.json of 1,131 runs deleted, then requested with plain snakemake (the command
-     of scylla.smk.for_results); baseline: in-process loop of scylla.agent_result.write.
+     of scylla.cli.invoke.for_results); baseline: in-process loop of
+   scylla.steps.agent_result.write.
   3. `scylla regenerate RESULTS` after deleting the same 1,131 files.
   4. `snakemake -n`, 120 subtests x 10 runs x 3 judges, complete; plus the DAG's size.
   5. the same with 10 % of the runs missing agent/result.json.
@@ -17,7 +18,7 @@ number comes from this run; targets are the issue's (figure 7's is derived from 
   7. a real `scylla run` of a fresh experiment: 200 stand-in agents sleeping 1 s, 8 slots, a
      `checks` judge; again with delay 0; baseline: the same 200 stand-in calls, 8 at a time.
   8. `scylla status --help`; no pandas/numpy import on the status path, the Snakefile's parse
-     or a job's `python -m scylla.step` (checked with `python -X importtime`).
+     or a job's `python -m scylla.steps` (checked with `python -X importtime`).
 
 Trees come from benchmarks/make_tree.py and are cached under --keep DIR (rebuilt when the code
 that built them differs). Use --snapshot to measure a `git archive HEAD` copy of the repository.
@@ -180,7 +181,7 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 def _kind(pid: int) -> str:
-    """What a process of the tree is, for the CPU breakdown: snakemake, a job's scylla.step
+    """What a process of the tree is, for the CPU breakdown: snakemake, a job's scylla.steps
     rule, the stand-in claude, git, ..."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -193,8 +194,8 @@ def _kind(pid: int) -> str:
     if "-m" in argv:
         i = argv.index("-m")
         module = argv[i + 1] if i + 1 < len(argv) else ""
-        if module == "scylla.step" and i + 2 < len(argv):
-            return f"python -m scylla.step {argv[i + 2]}"
+        if module == "scylla.steps" and i + 2 < len(argv):
+            return f"python -m scylla.steps {argv[i + 2]}"
         return f"python -m {module}"
     for tool in ("claude-standin", "scylla"):
         if tool in names[:2]:
@@ -482,7 +483,8 @@ def tree(ctx, kind: str, layout_text: str, judges: int):
 
 
 def experiment_of(info):
-    from scylla import config, paths
+    from scylla import config
+    from scylla.layout import paths
 
     ep = paths.ExperimentPaths(Path(info.results))
     exp = config.load_saved(ep.dir)
@@ -491,7 +493,7 @@ def experiment_of(info):
 
 
 def report_files(ep, exp) -> list[Path]:
-    from scylla import targets
+    from scylla.layout import targets
 
     files = []
     for tier, subtest in exp.subtests():
@@ -519,7 +521,7 @@ def restore(saved: dict[Path, tuple[bytes, int]]) -> int:
 
 
 def dry_run_wants(ctx, ep) -> dict[str, int]:
-    from scylla.smk import for_results, job_stats
+    from scylla.cli.invoke import for_results, job_stats
 
     ran = run_measured(for_results(ep).argv("-n", "--quiet", "rules"), ctx.args.timeout)
     if ran.code != 0:
@@ -534,15 +536,16 @@ def figure_1(ctx) -> None:
     info = tree(ctx, "status", ctx.layouts["status"], 2)
     ep, _exp, keys, _rps = experiment_of(info)
     cache_dir = Path(info.workdir) / ".snakemake" / "scylla" / "status"
-    from scylla.smk import REPO
+    from scylla.cli.invoke import REPO
 
     has_cache = (REPO / "scylla" / "status_cache.py").exists()
     ctx.notes.append(
         "figure 1: the code under test "
         + (
-            "keeps a status cache (scylla/status_cache.py) in .snakemake/scylla/status/"
+            "keeps a status cache (scylla/recovery/status_cache.py) in .snakemake/scylla/status/"
             if has_cache
-            else "has no status cache (no scylla/status_cache.py): cold and warm run the same path"
+            else "has no status cache (no scylla/recovery/status_cache.py): "
+            "cold and warm run the same path"
         )
     )
     argv = [*ctx.cli, "status", str(ep.dir), "--format", "json"]
@@ -602,8 +605,8 @@ def figure_1(ctx) -> None:
 def figure_2_3(ctx, figs: set[str]) -> None:
     import regenerate as rg
 
-    from scylla import agent_result
-    from scylla.smk import for_results, job_stats, rel_targets
+    from scylla.cli.invoke import for_results, job_stats, rel_targets
+    from scylla.steps import agent_result
 
     info = tree(ctx, "regen", ctx.layouts["regen"], 2)
     ep, exp, keys, rps = experiment_of(info)
@@ -714,7 +717,7 @@ def figure_2_3(ctx, figs: set[str]) -> None:
 def figure_4_5(ctx, figs: set[str]) -> None:
     import regenerate as rg
 
-    from scylla.smk import for_results, job_stats
+    from scylla.cli.invoke import for_results, job_stats
 
     info = tree(ctx, "dag", ctx.layouts["dag"], 3)
     ep, exp, _keys, rps = experiment_of(info)
@@ -772,7 +775,7 @@ def figure_4_5(ctx, figs: set[str]) -> None:
 
 
 def figure_6(ctx) -> None:
-    from scylla.smk import for_results, job_stats
+    from scylla.cli.invoke import for_results, job_stats
 
     info = tree(ctx, "status", ctx.layouts["status"], 2)
     ep, exp, _keys, rps = experiment_of(info)
@@ -1104,7 +1107,7 @@ def import_chains(stderr: str, banned: tuple[str, ...] = BANNED_IMPORTS) -> dict
 def figure_8(ctx) -> None:
     import make_tree
 
-    from scylla.smk import for_results
+    from scylla.cli.invoke import for_results
 
     help_argv = [*ctx.cli, "status", "--help"]
 
@@ -1146,7 +1149,7 @@ def figure_8(ctx) -> None:
             run_measured([*ctx.cli, "run", cfg.name, "--runs", "1", "-q"], ctx.args.timeout, where),
             "scylla run",
         )
-        from scylla import paths
+        from scylla.layout import paths
 
         ep = paths.experiment(where / "results", "imports")
         specs = sorted((where / ".snakemake" / "scylla" / "specs").glob("imports-*.json"))
@@ -1162,8 +1165,8 @@ def figure_8(ctx) -> None:
             "imports_status": (
                 "imports: status path (scylla status, table and json)",
                 [
-                    traced("scylla.cli", "status", str(ep.dir)),
-                    traced("scylla.cli", "status", str(ep.dir), "--format", "json"),
+                    traced("scylla.cli.main", "status", str(ep.dir)),
+                    traced("scylla.cli.main", "status", str(ep.dir), "--format", "json"),
                 ],
             ),
             "imports_snakefile": (
@@ -1171,20 +1174,20 @@ def figure_8(ctx) -> None:
                 [traced("snakemake", *snakemake_argv[3:])],
             ),
             "imports_steps": (
-                "imports: per-job path (python -m scylla.step agent, judge_prompt, judge x2)",
+                "imports: per-job path (python -m scylla.steps agent, judge_prompt, judge x2)",
                 [
-                    traced("scylla.step", "agent", *common, "--log", str(logs / "a.log")),
-                    traced("scylla.step", "judge_prompt", *common, "--log", str(logs / "p.log")),
+                    traced("scylla.steps", "agent", *common, "--log", str(logs / "a.log")),
+                    traced("scylla.steps", "judge_prompt", *common, "--log", str(logs / "p.log")),
                     traced(
-                        "scylla.step", "judge", *common, "--slot", "01", "--log", str(logs / "1")
+                        "scylla.steps", "judge", *common, "--slot", "01", "--log", str(logs / "1")
                     ),
                     traced(
-                        "scylla.step", "judge", *common, "--slot", "02", "--log", str(logs / "2")
+                        "scylla.steps", "judge", *common, "--slot", "02", "--log", str(logs / "2")
                     ),
                 ],
             ),
         }
-        from scylla.smk import REPO
+        from scylla.cli.invoke import REPO
 
         # code of the project: scylla/, the Snakefile and rules/ (Snakemake compiles them
         # under their own file names)
@@ -1311,7 +1314,7 @@ def profile_slowest(ctx, which: str) -> dict | None:
             "-o",
             str(out),
             "-m",
-            "scylla.cli",
+            "scylla.cli.main",
             *argv[1:],
         ]
     ctx.log(f"profiling figure {fig} ({rows[key]['label']}) into {out}")

@@ -14,7 +14,7 @@ How the tree is made:
 3. results/<exp>/config/scylla.json is the seed's saved config with `tiers`/`runs` changed, and
    config/config.yaml in the workdir holds the same experiment, so both `scylla run` and
    snakemake with `--configfile results/<exp>/config/scylla.json --config results_dir=results`
-   (what `scylla.smk.for_results` builds) see the same experiment.
+   (what `scylla.cli.invoke.for_results` builds) see the same experiment.
 4. The reports are built by the real pipeline (only the experiment_config and report rules are
    allowed), then a dry-run must say that nothing is left to do.
 
@@ -39,9 +39,9 @@ from pathlib import Path
 import yaml
 
 from scylla import config as scylla_config
-from scylla import paths
-from scylla.commands.recovery import REPORT_RULES
-from scylla.smk import REPO, Invocation, for_results, job_stats
+from scylla.cli.invoke import REPO, Invocation, for_results, job_stats
+from scylla.cli.recovery import REPORT_RULES
+from scylla.layout import paths
 
 SEED_TIER, SEED_SUBTEST, SEED_RUN = "T0", "00", 1
 INFO_FILE = "bench-tree.json"
@@ -129,11 +129,12 @@ def code_fingerprint(repo: Path = REPO) -> str:
 
 def scylla_cli() -> list[str]:
     exe = Path(sys.executable).parent / "scylla"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "scylla.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "scylla.cli.main"]
 
 
 def tool_env() -> dict[str, str]:
-    """The environment scylla.smk.Invocation.run uses (this interpreter's bin first on PATH)."""
+    """The environment scylla.cli.invoke.Invocation.run uses (this interpreter's bin first on
+    PATH)."""
     path = f"{Path(sys.executable).parent}{os.pathsep}" + os.environ.get("PATH", "")
     return {**os.environ, "PATH": path}
 

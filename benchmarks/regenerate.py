@@ -3,12 +3,12 @@
 Builds a tree of N runs with benchmarks/make_tree.py (or reuses one kept earlier), then measures
 each figure `--repeat` times (min / median) and prints a table (or JSON with --json):
 
-  1. `scylla status RESULTS --format json` (wall) and scylla.status.collect (in-process)
-  2. `snakemake -n` over the whole experiment (scylla.smk.for_results), jobs in the DAG
+  1. `scylla status RESULTS --format json` (wall) and scylla.recovery.status.collect (in-process)
+  2. `snakemake -n` over the whole experiment (scylla.cli.invoke.for_results), jobs in the DAG
   3. `scylla regenerate RESULTS`; a plain snakemake call forcing only agent_result on the N
      agent/result.json targets, with scheduler / subsample / cores variants (ratio vs the
      workflow profile's defaults, measured in the same run)
-  4. the same regeneration in-process (scylla.agent_result.write in a loop) as the baseline
+  4. the same regeneration in-process (scylla.steps.agent_result.write in a loop) as the baseline
 
 After every regeneration each agent/result.json must parse and equal its content before.
 Nothing here is hard-coded: every figure comes from this run.
@@ -40,8 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import make_tree  # noqa: E402
 
-from scylla import agent_result, config, paths, status  # noqa: E402
-from scylla.smk import REPO, Invocation, for_results, job_stats, rel_targets  # noqa: E402
+from scylla import config  # noqa: E402
+from scylla.cli.invoke import REPO, Invocation, for_results, job_stats, rel_targets  # noqa: E402
+from scylla.layout import paths  # noqa: E402
+from scylla.recovery import status  # noqa: E402
+from scylla.steps import agent_result  # noqa: E402
 
 QUIET = ("--quiet", "rules", "host", "reason")  # what `scylla regenerate` passes, too
 PROFILE = REPO / "profiles" / "default" / "config.yaml"

@@ -7,9 +7,9 @@
    statistic is degenerate. So a COPY of it (never the cached tree) gets, from a seeded numpy
    generator, scores that differ by tier (T0 lowest), per-judge noise and bias (Krippendorff's
    alpha is defined and below 1) and varied agent costs: each judgment's score, passed
-   (score >= 0.5) and grade (scylla.grading.grade_for); judge/result.json from
-   scylla.judges.consensus.build; agent/result.json's cost_usd; and run_result.json from
-   scylla.run_result.build, so every field is what the pipeline would have derived.
+   (score >= 0.5) and grade (scylla.judging.grading.grade_for); judge/result.json from
+   scylla.judging.consensus.build; agent/result.json's cost_usd; and run_result.json from
+   scylla.steps.run_result.build, so every field is what the pipeline would have derived.
 3. The whole process `scylla report <copy>/results/<exp>` (cwd = the copy's workdir) runs
    --repeat times: min and median wall time, peak RSS (bench.run_measured), CPU time,
    PASS/MISS against the target (<= 10 s), the 1-minute load average before and after.
@@ -85,10 +85,11 @@ def realistic_copy(tree: Path, experiment: str, dest: Path, seed: int) -> dict:
     its runs varied, consistent scores and costs. Returns what it made, for the notes."""
     import numpy as np
 
-    from scylla import jsonio, run_result
-    from scylla.cli import load_experiment
-    from scylla.grading import grade_for
-    from scylla.judges import consensus
+    from scylla.cli.common import load_experiment
+    from scylla.judging import consensus
+    from scylla.judging.grading import grade_for
+    from scylla.steps import run_result
+    from scylla.util import jsonio
 
     t0 = time.perf_counter()
     skip = (tree / ".snakemake" / "metadata").resolve()
@@ -211,7 +212,7 @@ def profile_write_all(results: Path, out: Path) -> dict:
     """One in-process write_all under cProfile (imports done before, so not in the profile)."""
     import scylla.reports
     import scylla.reports.figures  # noqa: F401  (imported lazily by _figures)
-    from scylla.cli import load_experiment
+    from scylla.cli.common import load_experiment
 
     ep, exp = load_experiment(results)
     prof = cProfile.Profile()

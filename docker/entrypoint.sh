@@ -41,7 +41,7 @@ clis() {
   python - "$1" <<'EOF'
 import sys
 
-from scylla.commands import preflight
+from scylla.cli import preflight
 from scylla.config import load_config, load_file
 
 _, exps = load_config(load_file(sys.argv[1]), ".", "/opt/scylla")

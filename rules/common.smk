@@ -9,17 +9,11 @@ from snakemake.io import report as shown_in_report
 
 sys.path.insert(0, workflow.basedir)
 
-from scylla import (
-    hashing,
-    jsonio,
-    meaning,
-    paths,
-    secrets,
-    steps,
-    targets,
-)  # noqa: E402
-from scylla.commands.preflight import check_clis  # noqa: E402
-from scylla.config import ConfigError, load_config, load_file  # noqa: E402
+from scylla import steps  # noqa: E402
+from scylla.cli.preflight import check_clis  # noqa: E402
+from scylla.config import ConfigError, load_config, load_file, meaning  # noqa: E402
+from scylla.layout import paths, targets  # noqa: E402
+from scylla.util import hashing, jsonio, secrets  # noqa: E402
 
 try:
     if not workflow.overwrite_configfiles and "experiments" not in config:
@@ -33,7 +27,7 @@ except ConfigError as exc:
 # env values: kept owner-only for runs from a saved (redacted) config; scrubbed from outputs
 EXPS = {e.name: secrets.complete_env(e, Path.cwd()) for e in _experiments}
 
-# Out-of-process steps (agent, judge_prompt, judge) run `python -m scylla.step` and read the
+# Out-of-process steps (agent, judge_prompt, judge) run `python -m scylla.steps` and read the
 # resolved experiment from a file named by its digest (never rewritten: see paths.spec_file).
 steps.prepare_step_environment(workflow.basedir)
 SPECS = {}
@@ -84,7 +78,7 @@ def exp_of(wildcards):
 
 
 def all_targets(wildcards):
-    """Every artifact of every experiment (scylla.targets, shared with the scylla commands)."""
+    """Every artifact of every experiment (scylla.layout.targets, shared with the scylla commands)."""
     return [
         str(f)
         for exp in EXPS.values()
@@ -143,7 +137,7 @@ def step_command(step, args):
     """The shell command of an out-of-process step: the run directory spelled from the
     wildcards (no param function to evaluate for each of the DAG's jobs)."""
     return (
-        f"python -m scylla.step {step} --spec {{params.spec_file}}"
+        f"python -m scylla.steps {step} --spec {{params.spec_file}}"
         f" --run-dir {T.shell(T.run.dir)} {args}"
     )
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from scylla import jsonio
+from scylla.util import jsonio
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 

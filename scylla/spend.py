@@ -6,7 +6,7 @@ attempt, appended under a lock) makes the sum cheap enough to check before every
 The ledger is rebuilt from the attempt records when it is missing.
 
 The cap (`max_cost_usd`) is checked before a new paid attempt begins: at or past it the job
-refuses, and the scheduler stops starting paid jobs (scylla.stopping). Jobs already running
+refuses, and the scheduler stops starting paid jobs (scylla.recovery.stopping). Jobs already running
 finish, so the spend can pass the cap by at most what those jobs cost: at most `api_slots`
 jobs at a time, each bounded by `agent.max_cost_usd_per_run` when that is set.
 """
@@ -20,8 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scylla import attempts, jsonio, paths
-from scylla.paths import ExperimentPaths
+from scylla.layout import paths
+from scylla.layout.paths import ExperimentPaths
+from scylla.recovery import attempts
+from scylla.util import jsonio
 
 LEDGER = "spend.jsonl"
 LOCK = ".spend.lock"
@@ -177,7 +179,7 @@ def refuse_over_cap(ep: ExperimentPaths, exp) -> None:
     """Before a new paid attempt: at or past the cap, refuse (fatal: the scheduler stops)."""
     why = over_cap(ep, exp)
     if why is not None:
-        from scylla.adapters.base import InfraError
+        from scylla.agents.base import InfraError
 
         raise InfraError("spend_cap", why)
 

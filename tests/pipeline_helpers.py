@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from scylla import paths
+from scylla.layout import paths
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO / ".venv" / "bin"

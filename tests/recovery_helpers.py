@@ -41,7 +41,8 @@ from typing import Any
 
 import yaml
 
-from scylla import paths, procs
+from scylla.layout import paths
+from scylla.util import procs
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO / ".venv" / "bin"

@@ -22,7 +22,8 @@ from pipeline_helpers import (
     tree_hashes,
 )
 
-from scylla import adopt, paths
+from scylla.layout import paths
+from scylla.recovery import adopt
 
 NAME = "2026-01-20T06-13-07-test-001"
 RUN = Path("T0/00/run_01")

@@ -51,9 +51,9 @@ def test_a_setup_error_stops_after_one_job(tmp_path, case):
 
 def test_an_answer_that_mentions_a_rate_limit_is_not_one(tmp_path):
     """The evidence is the CLI's error fields, never the agent's prose."""
-    from scylla.adapters.base import Usage
-    from scylla.adapters.claude_code import classify_failure
-    from scylla.process import ProcessResult
+    from scylla.agents.base import Usage
+    from scylla.agents.claude_code import classify_failure
+    from scylla.util.process import ProcessResult
 
     prose = "I hit max turns; the 429 rate limit docs say to back off."
     result = ProcessResult(["claude"], ".", 1, "{}", "", 1.0, False)
@@ -66,7 +66,8 @@ def test_a_cli_gone_missing_stops_before_any_job_and_status_says_infra(tmp_path)
     changed): one line before any job, and status names it as the infra reason."""
     import os
 
-    from scylla import archive, paths
+    from scylla.layout import paths
+    from scylla.recovery import archive
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

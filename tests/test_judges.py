@@ -28,7 +28,8 @@ from pipeline_helpers import (
     write_modes,
 )
 
-from scylla import archive, paths
+from scylla.layout import paths
+from scylla.recovery import archive
 
 MODES = {
     ("T0", "00", 1, "01"): ["judge:clean"],

@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 from pipeline_helpers import REPO, experiment_cfg, scylla
 
-from scylla import paths, spend
+from scylla import spend
+from scylla.layout import paths
 
 
 def files_of(run_dir: Path) -> dict[str, str]:

@@ -28,7 +28,7 @@ from pipeline_helpers import (
     smk_env,
 )
 
-from scylla import paths
+from scylla.layout import paths
 
 TOKEN_KEYS = {"input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"}
 GRADES = {"S", "A", "B", "C", "D", "F"}

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import recovery_helpers as h
 
-from scylla import attempts, paths
+from scylla.layout import paths
+from scylla.recovery import attempts
 
 FAILED_RUN = h.FAILED_RUN
 BAD_JUDGE_RUN, BAD_SLOT = h.GARBAGE_SLOT

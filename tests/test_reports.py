@@ -17,7 +17,7 @@ import pytest
 from pipeline_helpers import output_of, scylla
 from scipy import stats
 
-from scylla import paths
+from scylla.layout import paths
 
 
 @pytest.fixture(scope="module")

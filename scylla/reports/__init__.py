@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scylla import jsonio
 from scylla.config import Experiment
-from scylla.grading import GRADE_ORDER
-from scylla.paths import FIGURES, TABLES, ExperimentPaths
+from scylla.judging.grading import GRADE_ORDER
+from scylla.layout.paths import FIGURES, TABLES, ExperimentPaths
 from scylla.reports import stats
 from scylla.reports.frames import TOKEN_KEYS, judge_frame, ledger_frame, run_frame
+from scylla.util import jsonio
 
 __all__ = [
     "DENOMINATORS",

@@ -8,9 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from scylla import jsonio, spend
+from scylla import spend
 from scylla.config import Experiment
-from scylla.paths import ExperimentPaths
+from scylla.layout.paths import ExperimentPaths
+from scylla.util import jsonio
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 

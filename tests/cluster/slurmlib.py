@@ -1,6 +1,6 @@
 """The one-node SLURM cluster of the cluster tests: bring-up, teardown, and the squeue and
 scontrol views the tests check. The recovery policy after a killed submitter is scylla's own
-(scylla.cluster, called by `scylla run` and `scylla repair`; docs/slurm.md)."""
+(scylla.recovery.cluster, called by `scylla run` and `scylla repair`; docs/slurm.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from scylla import cluster
-from scylla.cluster import ACTIVE, JOB_PREFIX, Job
+from scylla.recovery import cluster
+from scylla.recovery.cluster import ACTIVE, JOB_PREFIX, Job
 
 HERE = Path(__file__).resolve().parent
 UP, DOWN = HERE / "slurm-up.sh", HERE / "slurm-down.sh"

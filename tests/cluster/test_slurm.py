@@ -3,7 +3,7 @@
 1. `scylla run config.yaml --runs 1 --profile profiles/slurm` runs the demo: every agent and
    judge is a SLURM job (sbatch), every other rule runs on the submit host.
 2. The submitting snakemake is killed (`kill -9` of its process group) while agents run on
-   the cluster; SLURM keeps running them. scylla's recovery (scylla.cluster, docs/slurm.md:
+   the cluster; SLURM keeps running them. scylla's recovery (scylla.recovery.cluster, docs/slurm.md:
    `scylla repair`, `scylla run`) cancels the queued jobs, waits for the running ones, and
    `scylla run` finishes the experiment, adopting the killed scheduler's finished agents: no
    paid call twice.
@@ -52,7 +52,7 @@ def demo_config(wd: Path, **agent_env: str) -> Path:
 
 def env(wd: Path) -> dict[str, str]:
     # The venv's bin/ first: SLURM jobs inherit this environment (sbatch --export=ALL) and
-    # their shell commands call `python -m scylla.step`.
+    # their shell commands call `python -m scylla.steps`.
     return {**smk_env(), "CLAUDE_STANDIN_CALLS": str(wd / "calls.jsonl")}
 
 
@@ -199,7 +199,7 @@ def test_kill_submitter_then_recover(victim: str, tmp_path: Path, ledger: list[s
         # Its snakemake stopped gracefully: the executor plugin cancelled its jobs.
         assert set(later.values()) <= {"CANCELLED", "COMPLETED"}, later
 
-    # Recovery is scylla's own (scylla.cluster, docs/slurm.md): before anything starts, no
+    # Recovery is scylla's own (scylla.recovery.cluster, docs/slurm.md): before anything starts, no
     # job of the killed scheduler may stay alive. A killed snakemake leaves its lock:
     # `scylla run` says so, and `scylla repair` (which waits for or cancels the cluster jobs
     # first) clears it.

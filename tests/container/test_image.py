@@ -110,7 +110,7 @@ def test_config(image: dict) -> None:
     assert cfg["WorkingDir"] == "/work"
     env = dict(e.split("=", 1) for e in cfg["Env"])
     assert env["PATH"].startswith("/opt/venv/bin:")
-    from scylla.secrets import is_secret_name
+    from scylla.util.secrets import is_secret_name
 
     assert not [k for k in env if is_secret_name(k)], env  # no credential baked in
 

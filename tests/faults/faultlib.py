@@ -25,7 +25,7 @@ from typing import Any
 import recovery_helpers as h
 import yaml
 
-from scylla import procs
+from scylla.util import procs
 
 EXP = "mini"
 CONFIG = "mini.yaml"

@@ -9,7 +9,7 @@ import faultlib as f
 import recovery_helpers as h
 import yaml
 
-from scylla import archive
+from scylla.recovery import archive
 
 SLOW = [("T0", "00", 1), ("T0", "00", 2)]
 OTHERS = [k for k in f.RUNS if k not in SLOW]

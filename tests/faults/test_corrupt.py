@@ -122,7 +122,7 @@ def test_a_judgment_is_rederived_from_its_paid_answer(tree, runner):
     run = f.rp(tree, RUN)
     jp = run.judge_slot("01")
     original = json.loads(jp.judgment.read_text())
-    from scylla import attempts
+    from scylla.recovery import attempts
 
     for att in attempts.listing(jp.attempts):
         truncate(att.dir / "judgment.json")
@@ -174,7 +174,7 @@ def test_a_judgment_without_response_counts_as_invalid_not_as_a_crash(tree):
     case = f.Case("judgment without a score and without its answer", tree, protect=OTHERS)
     run = f.rp(tree, RUN)
     jp = run.judge_slot("02")
-    from scylla import attempts
+    from scylla.recovery import attempts
 
     for att in attempts.listing(jp.attempts):  # the paid answer is lost as well
         (att.dir / "response.txt").write_text("")
@@ -194,7 +194,7 @@ def test_a_judgment_without_response_counts_as_invalid_not_as_a_crash(tree):
 def test_a_damaged_attempt_record_is_rebuilt_from_the_attempts_files(tree):
     """attempt.json is scylla's own bookkeeping: damaged, it is rebuilt (its bytes kept), and
     what depends on it (restoring a damaged copy, adopting a finished judge call) still works."""
-    from scylla import attempts
+    from scylla.recovery import attempts
 
     case = f.Case("truncated attempt.json (agent and judge)", tree, protect=OTHERS)
     run = f.rp(tree, RUN)

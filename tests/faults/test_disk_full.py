@@ -13,7 +13,7 @@ import faultlib as f
 import pytest
 import recovery_helpers as h
 
-from scylla import archive, attempts
+from scylla.recovery import archive, attempts
 
 RUN = ("T0", "00", 1)
 OTHERS = [k for k in f.RUNS if k != RUN]

@@ -13,7 +13,8 @@ import faultlib as f
 import recovery_helpers as h
 import yaml
 
-from scylla import attempts, records
+from scylla import records
+from scylla.recovery import attempts
 
 RUN = ("T0", "00", 1)
 OTHERS = [k for k in f.RUNS if k != RUN]

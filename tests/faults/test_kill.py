@@ -11,7 +11,8 @@ import time
 import faultlib as f
 import recovery_helpers as h
 
-from scylla import archive, attempts, procs
+from scylla.recovery import archive, attempts
+from scylla.util import procs
 
 SLOW = ("T0", "00", 1)
 OTHERS = [k for k in f.RUNS if k != SLOW]

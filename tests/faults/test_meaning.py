@@ -11,7 +11,7 @@ import pytest
 import recovery_helpers as h
 import yaml
 
-from scylla import attempts
+from scylla.recovery import attempts
 
 SUB01 = [k for k in f.RUNS if k[1] == "01"]
 

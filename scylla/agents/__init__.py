@@ -1,0 +1,27 @@
+"""Agent adapters by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scylla.agents.base import Adapter, AgentContext, InfraError, Usage
+from scylla.agents.builtin import NopAdapter, OracleAdapter, ReplayAdapter
+from scylla.agents.claude_code import ClaudeCodeAdapter
+from scylla.agents.command import CommandAdapter
+
+__all__ = ["Adapter", "AgentContext", "InfraError", "Usage", "get_adapter"]
+
+
+def get_adapter(agent: dict[str, Any]) -> Adapter:
+    name = agent.get("adapter", "claude-code")
+    if name == "claude-code":
+        return ClaudeCodeAdapter()
+    if name == "command":
+        return CommandAdapter(agent)
+    if name == "oracle":
+        return OracleAdapter()
+    if name == "nop":
+        return NopAdapter()
+    if name == "replay":
+        return ReplayAdapter()
+    raise ValueError(f"unknown agent adapter '{name}'")

@@ -1,0 +1,86 @@
+"""Any CLI agent from an argv template (Codex CLI, Aider, ...), with an output parser hook.
+
+agent.command: ["aider", "--model", "{model}", "--message-file", "{prompt_file}"]
+agent.parser:  "mypkg.parsers:aider"  -> callable(stdout, stderr, exit_code) -> dict with any of
+               input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd,
+               api_calls, is_error, result_text. Without a parser, Claude-style JSON is tried.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from scylla.agents.base import AgentContext, InfraError, Usage, run_cli, which
+from scylla.agents.claude_json import parse_usage
+from scylla.util.process import ProcessResult
+
+ParserHook = Callable[[str, str, int], dict[str, Any]]
+
+
+class ParserError(ValueError):
+    """The parser hook cannot be loaded (one line: what and where it was looked for)."""
+
+
+def load_parser(spec: str | None, workdir: Path | None = None) -> ParserHook | None:
+    """The `module:function` parser hook. Its module is imported from the Python path: the
+    working directory (where the config is), then PYTHONPATH and the installed packages."""
+    if not spec:
+        return None
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise ParserError(f"{spec!r} is not 'module:function'")
+    where = str(Path(workdir or Path.cwd()).resolve())
+    if where not in sys.path:
+        sys.path.insert(0, where)
+    try:
+        hook = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise ParserError(
+            f"cannot import {module!r} ({exc}); put it next to the config or on PYTHONPATH"
+        ) from exc
+    except AttributeError as exc:
+        raise ParserError(f"module {module!r} has no {attr!r}") from exc
+    if not callable(hook):
+        raise ParserError(f"{spec!r} is not callable")
+    return hook
+
+
+def fill(template: str, fields: dict[str, str]) -> str:
+    """Replace only the known {placeholders}: literal braces (inline JSON, say) stay."""
+    for name, value in fields.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+class CommandAdapter:
+    name = "command"
+
+    def __init__(self, agent: dict[str, Any] | None = None):
+        self.agent = agent or {}
+
+    def run(self, ctx: AgentContext) -> ProcessResult:
+        template = ctx.agent.get("command")
+        if not template:
+            raise InfraError("infra", "agent.command is required for the command adapter")
+        fields = {
+            "prompt": ctx.prompt,
+            "prompt_file": str(ctx.prompt_file.resolve()),
+            "model": ctx.model,
+            "workspace": str(ctx.workspace.resolve()),
+        }
+        argv = [fill(part, fields) for part in template]
+        env = ctx.env()
+        argv[0] = which(argv[0], env)
+        return run_cli(ctx, argv, env)
+
+    def parse(self, stdout: str, stderr: str, exit_code: int) -> Usage:
+        hook = load_parser(self.agent.get("parser"))
+        if hook is None:
+            return parse_usage(stdout, exit_code)
+        fields = hook(stdout, stderr, exit_code)
+        known = set(Usage.__dataclass_fields__) - {"exit_code"}
+        return Usage(exit_code=exit_code, **{k: v for k, v in fields.items() if k in known})

@@ -1,0 +1,84 @@
+"""Which files to ask Snakemake for: one module serves the Snakefile's `rule all` and every
+scylla command, so they can never disagree about what an experiment consists of."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scylla.config import Experiment
+from scylla.layout.paths import FIGURE_FORMATS, FIGURES, TABLES, ExperimentPaths, RunPaths
+from scylla.util import jsonio
+
+RunKey = tuple[str, str, int]
+
+
+def run_files(rp: RunPaths, exp: Experiment) -> list[Path]:
+    """Every artifact one run must have (agent/result.json included: a missing intermediate
+    file is not rebuilt by Snakemake when everything below it is present)."""
+    files = [*rp.agent_outputs.values(), rp.agent_result, rp.judge_prompt]
+    for slot in exp.slots:
+        files += rp.judge_slot(slot).outputs.values()
+    return [*files, rp.consensus, rp.run_result]
+
+
+def experiment_report_files(ep: ExperimentPaths) -> list[Path]:
+    figures = [ep.figure(n, ext) for n in FIGURES for ext in FIGURE_FORMATS]
+    return [ep.report(), ep.report("md"), *(ep.table(n) for n in TABLES), *figures]
+
+
+def config_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """The saved configuration; config/experiment.json too, unless it is the original tool's
+    own (an adopted directory: scylla never rewrites it)."""
+    return [ep.resolved_config] + ([] if exp.adopted else [ep.experiment_json])
+
+
+def experiment_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """Everything an experiment consists of: configuration, runs, reports (`rule all`)."""
+    files = config_files(ep, exp)
+    for key in exp.run_keys():
+        files += run_files(ep.run(key.tier, key.subtest, key.run), exp)
+    for tier, subtest in exp.subtests():
+        files += [ep.subtest_report(tier, subtest), ep.subtest_report(tier, subtest, "md")]
+    for tier in exp.tiers:
+        files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
+    return files + experiment_report_files(ep)
+
+
+def reports_above(ep: ExperimentPaths, exp: Experiment, touched: set[RunKey]) -> list[Path]:
+    """The reports above the `touched` runs whose every run has, or will have once they are
+    made, a run_result.json. Asking for any other report would make Snakemake run (or fail
+    on) runs nobody asked for."""
+    have = set(touched)
+    for key in exp.run_keys():
+        k = (key.tier, key.subtest, key.run)
+        if k not in have and jsonio.read_json_object(ep.run(*k).run_result) is not None:
+            have.add(k)
+    ok_subtests = {
+        (tier, sub)
+        for tier, sub in exp.subtests()
+        if all((tier, sub, n) in have for n in range(1, exp.runs + 1))
+    }
+    ok_tiers = {
+        t for t in exp.tiers if all((t, s) in ok_subtests for s in exp.tiers[t]["subtests"])
+    }
+    touched_subtests = {(t, s) for t, s, _ in touched}
+    touched_tiers = {t for t, _ in touched_subtests}
+    files: list[Path] = []
+    for tier, sub in sorted(ok_subtests & touched_subtests):
+        files += [ep.subtest_report(tier, sub), ep.subtest_report(tier, sub, "md")]
+    for tier in sorted(ok_tiers & touched_tiers):
+        files += [ep.tier_report(tier), ep.tier_report(tier, "md")]
+    if touched_tiers and ok_tiers == set(exp.tiers):
+        files += experiment_report_files(ep)
+    return files
+
+
+def selection(ep: ExperimentPaths, exp: Experiment, runs: list[RunKey]) -> list[Path]:
+    """What `scylla run` asks for when told to run only some runs now: the experiment's
+    configuration files, those runs (their results and agent/result.json) and the reports
+    they complete."""
+    files = config_files(ep, exp)
+    for key in runs:
+        rp = ep.run(*key)
+        files += [rp.agent_result, rp.run_result]
+    return files + reports_above(ep, exp, set(runs))

@@ -1,0 +1,200 @@
+"""One function per Snakemake rule. Rules stay thin: they call exactly one of these.
+
+Each step appends what it did (and any traceback) to the rule's `log:` file, which Snakemake
+keeps even when the job fails.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scylla import records
+from scylla.config import Experiment
+from scylla.layout.paths import ExperimentPaths, RunPaths, run_dir_of
+from scylla.util import joblog, jsonio
+
+
+@contextmanager
+def job_log(log: str | Path, what: str) -> Iterator[None]:
+    def write(msg: str) -> None:
+        joblog.append(log, msg)
+
+    write(f"start {what}")
+    try:
+        yield
+    except BaseException:
+        write(f"FAILED {what}\n{traceback.format_exc()}")
+        raise
+    write(f"done {what}")
+
+
+def prepare_step_environment(workflow_dir: str) -> None:
+    """Make `python -m scylla.steps` work in shell jobs: this package importable and this
+    interpreter first on PATH (a conda env, when used, is activated in front of it)."""
+    import os
+    import sys
+
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [workflow_dir, *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    from scylla.util.process import prepend_path
+
+    os.environ["PATH"] = prepend_path(str(Path(sys.executable).parent), os.environ["PATH"])
+
+
+def _ep(root: str | Path, exp: Experiment) -> ExperimentPaths:
+    return exp.paths_under(root)
+
+
+def experiment_config(root: str | Path, exp: Experiment, log: str) -> None:
+    with job_log(log, "experiment_config"):
+        ep = _ep(root, exp)
+        jsonio.write_json(ep.resolved_config, {"experiments": [exp.saved_form()]})
+        if not exp.adopted:  # an adopted directory's config/experiment.json is the original's
+            jsonio.write_json(ep.experiment_json, exp.legacy_experiment_json())
+        jsonio.write_text(ep.task_prompt, exp.task["prompt"])
+        jsonio.write_text(ep.task_rubric, exp.task["rubric"])
+
+
+def run_agent(root, exp: Experiment, tier: str, subtest: str, run: str, log: str, attempt: int):
+
+    from scylla.steps import agent
+
+    with job_log(log, f"agent (snakemake try {attempt})"):
+        agent.run_agent(exp, Path(root), tier, subtest, int(run), Path(log), attempt)
+
+
+def judge_prompt_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+
+    from scylla.steps import judge_prompt
+
+    with job_log(log, "judge_prompt"):
+        ep = _ep(root, exp)
+        judge_prompt.write(exp, ep, ep.run(tier, subtest, run))
+
+
+def judge(
+    root, exp: Experiment, tier: str, subtest: str, run: str, slot_id: str, log: str, attempt=1
+):
+    from scylla.steps import judge_slot as slot
+
+    with job_log(log, f"judge slot {slot_id}"):
+        ep = _ep(root, exp)
+        slot.run_slot(exp, ep.run(tier, subtest, run), slot_id, attempt, Path(log), ep)
+
+
+def ensure_judgments(exp: Experiment, rp: RunPaths, say) -> None:
+    """Damaged or corrupt judgments made good for free where the paid answer survives (the
+    judge's attempt, its response.txt); the rest count as invalid judgments in the consensus."""
+    from scylla.recovery import integrity
+    from scylla.steps import judge_slot as slot
+
+    for s in exp.slots:
+        for rel in integrity.heal_slot_files(rp, s):
+            say(f"judge slot {s}: restored {rel} from its attempt")
+        how = slot.repair_judgment(exp, rp, s)
+        if how:
+            say(f"judge slot {s}: judgment.json {how} (no new judge call)")
+
+
+def ensure_agent_result(exp: Experiment, rp: RunPaths, tier: str, subtest: str, say) -> None:
+    """agent/result.json present and valid: a corrupt one is set aside and parsed again."""
+    from scylla.recovery import archive, integrity
+    from scylla.steps import agent_result
+
+    for rel in integrity.heal_agent_files(rp):
+        say(f"restored {rel} from its attempt")
+    if records.read(rp.agent_result, records.valid_agent_result) is None:
+        if rp.agent_result.exists():
+            archive.quarantine(rp.dir, [rp.agent_result], "corrupt agent/result.json")
+            say("agent/result.json was corrupt: set aside and parsed again from the logs")
+        agent_result.write(rp, exp.agent_for(tier, subtest))
+
+
+def make_run_result(
+    exp: Experiment, rp: RunPaths, tier: str, subtest: str, run: int | str, say
+) -> None:
+    """run_result.json from valid inputs only: a corrupt agent/result.json or consensus is
+    set aside and derived again first (never spread into the results)."""
+    from scylla.judging import consensus
+    from scylla.steps import run_result
+
+    ensure_agent_result(exp, rp, tier, subtest, say)
+    if records.read(rp.consensus, records.valid_consensus) is None:
+        ensure_judgments(exp, rp, say)
+        if rp.consensus.exists():
+            from scylla.recovery import archive
+
+            archive.quarantine(rp.dir, [rp.consensus], "corrupt judge/result.json")
+            say("judge/result.json was corrupt: set aside and made again from the judgments")
+        consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
+    run_result.write(rp, int(run))
+
+
+def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+    """agent/result.json, judge/result.json and run_result.json of one run (rule run_result:
+    Snakemake removed the three before the job, so each is made from the paid files)."""
+    with job_log(log, "run_result"):
+        rp = _ep(root, exp).run(tier, subtest, run)
+        make_run_result(exp, rp, tier, subtest, run, lambda m: joblog.append(log, m))
+
+
+def derived_record(kind: str, input, output, exp: Experiment, wildcards, log: str) -> None:
+    """One derived record of an adopted run (rules/adopted.smk), made from the paid files in
+    `input` alone: agent/result.json ("agent"), judge/result.json ("consensus") or
+    run_result.json ("result"). The other two are left as the original tool wrote them."""
+    from scylla.judging import consensus
+    from scylla.steps import agent_result, run_result
+
+    with job_log(log, f"{kind} record (adopted run)"):
+        rp = RunPaths(run_dir_of(output[0]))
+        settings = exp.agent_for(wildcards.tier, wildcards.subtest)
+        judgments = dict(zip(exp.slots, map(Path, input.get("judgments", [])), strict=False))
+        if kind == "agent":
+            jsonio.write_json(output.agent, agent_result.build(rp, settings))
+        elif kind == "consensus":
+            jsonio.write_json(output.consensus, consensus.build_from(judgments))
+        else:
+            judge = consensus.build_from(judgments)
+            # the original's own measure of the judging, where it kept one
+            took = (jsonio.read_json_object(rp.judge_timing) or {}).get("judge_duration_seconds")
+            if isinstance(took, int | float):
+                judge["judge_duration_seconds"] = float(took)
+            settings_result = agent_result.build(rp, settings)
+            record = run_result.build(rp, int(wildcards.run), settings_result, judge)
+            jsonio.write_json(output.result, record)
+
+
+def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> None:
+    from scylla import reports
+    from scylla.recovery import archive
+
+    with job_log(log, "subtest_report"):
+        ep = _ep(root, exp)
+        for n in range(1, exp.runs + 1):
+            rp = ep.run(tier, subtest, n)
+            bad = archive.corrupt_files(rp, [])  # the three derived records, not judgments
+            if bad:  # damaged after rule run_result made them: never reported as they are
+                archive.quarantine(rp.dir, bad, "corrupt derived record")
+                joblog.append(log, f"{', '.join(map(str, bad))}: corrupt, set aside, made again")
+                make_run_result(exp, rp, tier, subtest, n, lambda m: joblog.append(log, m))
+        reports.write_subtest(ep, exp, tier, subtest)
+
+
+def tier_report(root, exp: Experiment, tier: str, log: str) -> None:
+
+    from scylla import reports
+
+    with job_log(log, "tier_report"):
+        reports.write_tier(_ep(root, exp), exp, tier)
+
+
+def experiment_report(root, exp: Experiment, log: str) -> None:
+
+    from scylla import reports
+
+    with job_log(log, "experiment_report"):
+        reports.write_experiment(_ep(root, exp), exp)

@@ -1,0 +1,72 @@
+"""`python -m scylla.steps RULE ...`: the expensive rules (agent, judge_prompt, judge) as
+processes of their own, so they can run in a conda env (`--sdm conda`), a container or on a
+cluster node. They read the resolved experiment the Snakefile saved at parse time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from scylla.config import Experiment
+from scylla.util import procs, secrets
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m scylla.steps")
+    p.add_argument("rule", choices=("agent", "judge_prompt", "judge"))
+    p.add_argument("--spec", required=True, type=Path, help="resolved experiment JSON")
+    p.add_argument("--run-dir", required=True, type=Path, help="results/<exp>/<tier>/<sub>/run_NN")
+    p.add_argument("--slot")
+    p.add_argument("--attempt", type=int, default=1)
+    p.add_argument("--log", required=True)
+    a = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)  # ends the agent's whole tree, then the job
+    procs.become_subreaper()
+    exp = Experiment.from_spec(json.loads(a.spec.read_text()))
+    secrets.register_env(exp.agent.get("env") or {})
+    root = a.run_dir.parents[3]
+    tier, subtest, run = a.run_dir.parts[-3], a.run_dir.parts[-2], a.run_dir.name[4:]
+    from scylla import steps
+    from scylla.agents.base import InfraError
+    from scylla.recovery import failures, stopping
+    from scylla.util import joblog
+
+    try:
+        earlier = stopping.stopped(Path.cwd()) if a.rule in ("agent", "judge") else None
+        if earlier is not None:  # this scheduler was stopped: start no paid call
+            raise InfraError("stopped", f"not started: {earlier['message']}")
+        _dispatch(steps, a, root, exp, tier, subtest, run)
+    except InfraError as exc:
+        if exc.fatal:  # waiting cannot heal it: no new paid job in this scheduler
+            fix = failures.fix_for(exc.kind)
+            stopping.stop(Path.cwd(), exc.kind, exc.message, fix)
+            joblog.append(a.log, f"stopping the scheduler: {exc.message} ({fix})")
+        # Expected and retried by Snakemake: one line, the details are in the log.
+        print(f"scylla: infrastructure error {exc} (log: {a.log})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            f"scylla: {a.rule} job interrupted; its attempt is kept (log: {a.log})", file=sys.stderr
+        )
+        return 130
+    return 0
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _dispatch(steps, a: argparse.Namespace, root, exp, tier, subtest, run) -> None:
+    if a.rule == "agent":
+        steps.run_agent(root, exp, tier, subtest, run, a.log, a.attempt)
+    elif a.rule == "judge_prompt":
+        steps.judge_prompt_(root, exp, tier, subtest, run, a.log)
+    else:
+        steps.judge(root, exp, tier, subtest, run, a.slot, a.log, a.attempt)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Small shared tools: atomic JSON, strict YAML, digests, git, processes, secrets."""
