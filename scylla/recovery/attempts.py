@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -391,7 +392,9 @@ def sha256(path: Path) -> str:
 def copy_atomic(src: Path, dest: Path) -> None:
     """A copy of `src` at `dest` (bytes and mtime), appearing at once (temp file + rename)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.promote.tmp")
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".promote.tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)  # unique: two jobs healing the same file never share a temp file
     try:
         shutil.copy2(src, tmp)
         with open(tmp, "rb") as fh:
@@ -442,14 +445,22 @@ def damaged(att: Attempt, files: dict[str, Path], thorough: bool = True) -> list
     return out
 
 
-def restore(att: Attempt, rels: list[str], files: dict[str, Path], keep: Path) -> list[str]:
-    """Put the attempt's own bytes back over damaged copies; the damaged files move to `keep`
-    first (nothing is deleted). Returns what was restored."""
+def restore(
+    att: Attempt,
+    rels: list[str],
+    files: dict[str, Path],
+    keep: Path,
+    sums: dict[str, str] | None = None,
+) -> list[str]:
+    """Put the attempt's own bytes back over damaged copies; the damaged files are copied to
+    `keep` first (nothing is deleted) and replaced in one rename, so a reader never finds the
+    file missing. Returns what was restored."""
     done = []
-    facts = att.record.get("files") or {}
+    if sums is None:  # what the attempt recorded when it promoted its files
+        sums = {rel: f.get("sha256") for rel, f in (att.record.get("files") or {}).items()}
     for rel in rels:
         src, dest = att.path(rel), files[rel]
-        if not src.is_file() or sha256(src) != facts.get(rel, {}).get("sha256"):
+        if not src.is_file() or sha256(src) != sums.get(rel):
             continue  # the attempt's own copy is not intact either: leave it to the DAG
         if dest.exists():
             try:  # the same place under quarantine/<time>/ as under the run directory
@@ -457,7 +468,7 @@ def restore(att: Attempt, rels: list[str], files: dict[str, Path], keep: Path) -
             except ValueError:
                 stash = keep / rel
             stash.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(dest), str(stash))
+            shutil.copy2(dest, stash)
         copy_atomic(src, dest)
         done.append(rel)
     if done and keep.is_dir():

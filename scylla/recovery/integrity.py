@@ -8,40 +8,44 @@ the restored copy has the attempt's (older) mtime, so nothing below it looks out
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scylla.layout.paths import RunPaths
 from scylla.recovery import archive, attempts
 
 
 def heal_agent_files(rp: RunPaths) -> list[str]:
     """Restore damaged promoted files (the agent's, and the judge prompt made from them) from
-    the current attempt; returns what was put back."""
+    the current attempt; returns what was put back. Under the run's attempts lock: the judge
+    slots of one run are concurrent jobs that all heal the same files."""
     from scylla.steps.agent import agent_files, current
 
     att = current(rp)
     if att is None or not att.record.get("promoted_at") or att.retired:
         return []
-    files = agent_files(rp)
-    bad = attempts.damaged(att, files)
-    done = attempts.restore(att, bad, files, archive.quarantine_dir(rp.dir)) if bad else []
-    return done + heal_prompt_files(rp, att)
+    with attempts.locked(rp.attempts):
+        files = agent_files(rp)
+        keep = archive.quarantine_dir(rp.dir)
+        bad = attempts.damaged(att, files)
+        done = attempts.restore(att, bad, files, keep) if bad else []
+        return done + _heal_prompt_files(rp, att, keep)
 
 
-def heal_prompt_files(rp: RunPaths, att: attempts.Attempt) -> list[str]:
+def _heal_prompt_files(rp: RunPaths, att: attempts.Attempt, keep: Path) -> list[str]:
+    """The judge prompt, diff and checks promoted from the attempt (their sums are in its
+    record's `judge_prompt` entry, not among the agent's files)."""
     from scylla.steps.judge_prompt import prompt_files
 
     made = att.record.get("judge_prompt") or {}
-    sums = made.get("sha256") or {}
-    out = []
-    for role, dest in prompt_files(rp).items():
-        staged = att.path(dest.name)
-        want = sums.get(role)
-        if not want or not dest.exists() or not staged.is_file():
-            continue
-        if attempts.sha256(dest) != want and attempts.sha256(staged) == want:
-            archive.quarantine(rp.dir, [dest], f"damaged {dest.name}")
-            attempts.copy_atomic(staged, dest)
-            out.append(dest.name)
-    return out
+    recorded = made.get("sha256") or {}
+    files = {dest.name: dest for role, dest in prompt_files(rp).items() if recorded.get(role)}
+    sums = {
+        dest.name: recorded[role] for role, dest in prompt_files(rp).items() if recorded.get(role)
+    }
+    bad = [
+        rel for rel, dest in files.items() if dest.is_file() and attempts.sha256(dest) != sums[rel]
+    ]
+    return attempts.restore(att, bad, files, keep, sums) if bad else []
 
 
 def heal_slot_files(rp: RunPaths, slot: str) -> list[str]:

@@ -215,3 +215,45 @@ def test_a_damaged_attempt_record_is_rebuilt_from_the_attempts_files(tree):
         assert list(record.parent.glob("attempt.json.corrupt-*")), "the damaged bytes are kept"
     assert case.new_calls() == []
     case.close("records rebuilt; copies restored; 0 calls")
+
+
+def test_concurrent_healers_never_leave_the_prompt_missing(tree):
+    """Seen in CI: a truncated judge_prompt.md under `snakemake --cores 2`. Both judge jobs of
+    the run healed it at once; one moved the damaged copy aside while the other looked, found
+    no prompt, and paid for a new judge call. Healing now happens under the run's lock and
+    replaces the file in one rename: a reader never finds it missing, and it is put back once."""
+    import threading
+
+    from scylla.recovery import integrity
+
+    case = f.Case("truncated judge_prompt.md, six concurrent healers", tree, protect=OTHERS)
+    run = f.rp(tree, RUN)
+    original = run.judge_prompt.read_bytes()
+    truncate(run.judge_prompt)
+    start, done = threading.Barrier(7), threading.Event()
+    restored: list[list[str]] = []
+    missing = 0
+
+    def heal():
+        start.wait()
+        restored.append(integrity.heal_agent_files(run))
+
+    def look():
+        nonlocal missing
+        start.wait()
+        while not done.is_set():
+            missing += not run.judge_prompt.exists()
+
+    healers = [threading.Thread(target=heal) for _ in range(6)]
+    reader = threading.Thread(target=look)
+    for t in [*healers, reader]:
+        t.start()
+    for t in healers:
+        t.join()
+    done.set()
+    reader.join()
+    assert missing == 0
+    assert sorted(map(tuple, restored)) == [()] * 5 + [("judge_prompt.md",)], restored
+    assert run.judge_prompt.read_bytes() == original
+    assert case.new_calls() == []
+    case.close("put back once, never missing")
