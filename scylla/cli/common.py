@@ -110,12 +110,6 @@ def against_config(path: Path, saved: config.Experiment) -> config.Experiment:
     raise SystemExit(f"scylla: {path} has no experiment named {saved.name}")
 
 
-def guard_workdir(ep: paths.ExperimentPaths) -> Path:
-    from scylla.cli.guard import workdir_of
-
-    return workdir_of(ep)
-
-
 class OneLineParser(argparse.ArgumentParser):
     """Usage mistakes are one line (naming the command and --help), not a usage dump."""
 

@@ -10,7 +10,7 @@ import sys
 from scylla.cli import adopt, recovery, report
 from scylla.cli import run as runner
 from scylla.cli import status as status_cmd
-from scylla.cli.common import OneLineParser, add_filters
+from scylla.cli.common import OneLineParser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     status_cmd.add_parser(sub)
     runner.add_parser(sub)
-    recovery.add_parsers(sub, add_filters)
+    recovery.add_parsers(sub)
     report.add_parser(sub)
     adopt.add_parser(sub)
     return parser

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from scylla import config, spend
 from scylla.cli import guard
-from scylla.cli.common import load_experiment, selected_runs
+from scylla.cli.common import add_filters, load_experiment, selected_runs
 from scylla.cli.invoke import Invocation, ProgressFilter, for_results, job_stats, rel_targets
 from scylla.cli.progress import Progress, summary_line
 from scylla.layout import paths
@@ -69,7 +69,7 @@ Refuses while a snakemake is working in the directory (it names its pid).
 """
 
 
-def add_parsers(sub: argparse._SubParsersAction, add_filters: Callable) -> None:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     def command(parent, name: str, help_: str, epilog: str, func: Callable, statuses=None):
         p = parent.add_parser(
             name, help=help_, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -343,7 +343,7 @@ def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> l
     Snakemake: they move to quarantine/ so the DAG rebuilds them (a dry-run only lists them).
     """
     from scylla.recovery import integrity
-    from scylla.steps import judge_slot as slot
+    from scylla.steps import judge_slot
 
     found: list[Path] = []
     if not ep.dir.is_dir():
@@ -370,7 +370,7 @@ def _corrupt(ep: paths.ExperimentPaths, exp: config.Experiment, move: bool) -> l
                 for rel in integrity.heal_slot_files(rp, s):
                     where = rp.judge_slot(s).dir / rel
                     print(f"scylla: restored {where} from its attempt", file=sys.stderr)
-                how = slot.repair_judgment(exp, rp, s)
+                how = judge_slot.repair_judgment(exp, rp, s)
                 if how:
                     print(f"scylla: {rp.judge_slot(s).judgment} {how}", file=sys.stderr)
         bad = archive.corrupt_files(rp, exp.slots)

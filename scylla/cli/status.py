@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from scylla import config
-from scylla.cli.common import add_filters, guard_workdir, selected_runs
+from scylla.cli.common import add_filters, selected_runs
+from scylla.cli.guard import workdir_of
 from scylla.layout import paths
 from scylla.recovery import failures, status
 
@@ -49,7 +50,7 @@ def render_table(
         from scylla import spend
         from scylla.recovery import stopping
 
-        stop = stopping.read(guard_workdir(ep))
+        stop = stopping.read(workdir_of(ep))
         lines += spend.summary_lines(ep, exp, runs, stop)
     by_sub: dict[tuple[str, str], dict[str, int]] = {}
     for r in runs:

@@ -66,10 +66,6 @@ class Locator:
                 return root / rel
         return self.roots[0] / rel
 
-    @property
-    def parent(self) -> Path:
-        return self.roots[0].parent
-
 
 def load_schema() -> dict[str, Any]:
     import yaml  # lazily: `scylla --help` and the status path need no YAML parser
@@ -414,10 +410,6 @@ class RunKey:
     tier: str
     subtest: str
     run: int
-
-    @property
-    def run_id(self) -> str:
-        return f"{self.run:02d}"
 
 
 @dataclass(frozen=True)

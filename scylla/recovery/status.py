@@ -407,18 +407,19 @@ def collect(
         run_dir = f"{root}/{name}"
         wanted = expected.agent.get((key.tier, key.subtest))
         fields = None
-        use_cache = cache is not None and not (marked and os.path.abspath(run_dir) in marked)
-        if use_cache and cache is not None:
+        # a run with an output Snakemake marked incomplete is never served from the cache
+        here = None if marked and os.path.abspath(run_dir) in marked else cache
+        if here is not None:
             meant = f"{_digest(wanted)}|{judges_key}"
             fp = status_cache.fingerprint(run_dir, slot_dirs)
-            fields = cache.get(name, meant, fp)
+            fields = here.get(name, meant, fp)
         if fields is not None:
             rs = RunStatus(**fields)
         else:
             rs = classify(run_dir, exp.slots, incomplete, wanted, expected.judges, live)
-            if use_cache and cache is not None:
+            if here is not None:
                 settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
-                cache.put(name, meant, fp, rs.as_dict() if settled else None)
+                here.put(name, meant, fp, rs.as_dict() if settled else None)
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
         if stop is not None:  # kept from starting by a failure that stopped the experiment
             stopped = f"stopped: {stop.get('kind')}: {stop.get('message')}"

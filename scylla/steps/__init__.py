@@ -79,23 +79,23 @@ def judge_prompt_(root, exp: Experiment, tier: str, subtest: str, run: str, log:
 def judge(
     root, exp: Experiment, tier: str, subtest: str, run: str, slot_id: str, log: str, attempt=1
 ):
-    from scylla.steps import judge_slot as slot
+    from scylla.steps import judge_slot
 
     with job_log(log, f"judge slot {slot_id}"):
         ep = _ep(root, exp)
-        slot.run_slot(exp, ep.run(tier, subtest, run), slot_id, attempt, Path(log), ep)
+        judge_slot.run_slot(exp, ep.run(tier, subtest, run), slot_id, attempt, Path(log), ep)
 
 
 def ensure_judgments(exp: Experiment, rp: RunPaths, say) -> None:
     """Damaged or corrupt judgments made good for free where the paid answer survives (the
     judge's attempt, its response.txt); the rest count as invalid judgments in the consensus."""
     from scylla.recovery import integrity
-    from scylla.steps import judge_slot as slot
+    from scylla.steps import judge_slot
 
     for s in exp.slots:
         for rel in integrity.heal_slot_files(rp, s):
             say(f"judge slot {s}: restored {rel} from its attempt")
-        how = slot.repair_judgment(exp, rp, s)
+        how = judge_slot.repair_judgment(exp, rp, s)
         if how:
             say(f"judge slot {s}: judgment.json {how} (no new judge call)")
 
