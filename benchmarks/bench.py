@@ -657,7 +657,7 @@ def figure_2_3(ctx, figs: set[str]) -> None:
             facts["notes"].insert(0, "jobs " + ", ".join(f"{k} {v}" for k, v in jobs.items()))
             return ran.sample(**facts, jobs=jobs)
 
-        agents = {(k.tier, k.subtest): exp.agent_for(k.tier, k.subtest) for k in keys}
+        agents = {(k.tier, k.subtest): exp.agent_spec(k.tier, k.subtest) for k in keys}
 
         def direct(_i: int) -> dict:
             delete_agent_results()

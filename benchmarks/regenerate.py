@@ -436,7 +436,7 @@ def run_benchmark(args) -> dict:
         row["ratio_vs_profile"] = row["median"] / base if base and row.get("median") else None
 
     # 4. in-process baseline -------------------------------------------------------------
-    agents = {(k.tier, k.subtest): exp.agent_for(k.tier, k.subtest) for k in keys}
+    agents = {(k.tier, k.subtest): exp.agent_spec(k.tier, k.subtest) for k in keys}
 
     def baseline() -> dict:
         t0 = time.perf_counter()

@@ -34,7 +34,12 @@ rule adopted_agent_result:
     localrule: True
     run:
         steps.derived_record(
-            "agent", input, output, exp_of(wildcards), wildcards, log[0]
+            "agent",
+            input,
+            output,
+            exp_of(wildcards),
+            RunRef.from_wildcards(wildcards),
+            log[0],
         )
 
 
@@ -50,7 +55,12 @@ rule adopted_consensus:
     localrule: True
     run:
         steps.derived_record(
-            "consensus", input, output, exp_of(wildcards), wildcards, log[0]
+            "consensus",
+            input,
+            output,
+            exp_of(wildcards),
+            RunRef.from_wildcards(wildcards),
+            log[0],
         )
 
 
@@ -67,7 +77,12 @@ rule adopted_run_result:
     localrule: True
     run:
         steps.derived_record(
-            "result", input, output, exp_of(wildcards), wildcards, log[0]
+            "result",
+            input,
+            output,
+            exp_of(wildcards),
+            RunRef.from_wildcards(wildcards),
+            log[0],
         )
 
 

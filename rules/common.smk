@@ -11,8 +11,15 @@ sys.path.insert(0, workflow.basedir)
 
 from scylla import steps  # noqa: E402
 from scylla.cli.preflight import check_clis  # noqa: E402
-from scylla.config import ConfigError, load_config, load_file, meaning  # noqa: E402
+from scylla.config import (  # noqa: E402
+    ConfigError,
+    complete_env,
+    load_config,
+    load_file,
+    meaning,
+)
 from scylla.layout import paths, targets  # noqa: E402
+from scylla.layout.paths import RunRef  # noqa: E402
 from scylla.util import hashing, jsonio, secrets  # noqa: E402
 
 try:
@@ -25,7 +32,7 @@ except ConfigError as exc:
     raise WorkflowError(f"scylla config: {exc}")
 
 # env values: kept owner-only for runs from a saved (redacted) config; scrubbed from outputs
-EXPS = {e.name: secrets.complete_env(e, Path.cwd()) for e in _experiments}
+EXPS = {e.name: complete_env(e, Path.cwd()) for e in _experiments}
 
 # Out-of-process steps (agent, judge_prompt, judge) run `python -m scylla.steps` and read the
 # resolved experiment from a file named by its digest (never rewritten: see paths.spec_file).
@@ -180,22 +187,14 @@ def agent_runtime(wildcards):
     """Minutes for a cluster scheduler: the agent timeout plus set-up and a margin."""
     return (
         int(
-            float(
-                exp_of(wildcards).agent_for(wildcards.tier, wildcards.subtest)[
-                    "timeout"
-                ]
-            )
-            / 60
+            exp_of(wildcards).agent_spec(wildcards.tier, wildcards.subtest).timeout / 60
         )
         + 10
     )
 
 
 def judge_runtime(wildcards):
-    return (
-        int(2 * float(exp_of(wildcards).judge(wildcards.slot).get("timeout", 300)) / 60)
-        + 5
-    )
+    return int(2 * exp_of(wildcards).judge_spec(wildcards.slot).timeout / 60) + 5
 
 
 def report_tables():

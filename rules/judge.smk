@@ -62,10 +62,5 @@ rule run_result:
     localrule: True
     run:
         steps.run_result_(
-            RESULTS,
-            exp_of(wildcards),
-            wildcards.tier,
-            wildcards.subtest,
-            wildcards.run,
-            log[0],
+            RESULTS, exp_of(wildcards), RunRef.from_wildcards(wildcards), log[0]
         )

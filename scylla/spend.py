@@ -25,8 +25,8 @@ from scylla.layout.paths import ExperimentPaths
 from scylla.recovery import attempts
 from scylla.util import jsonio
 
-LEDGER = "spend.jsonl"
-LOCK = ".spend.lock"
+LEDGER = paths.SPEND_LEDGER
+LOCK = paths.SPEND_LOCK
 
 
 def ledger_path(ep: ExperimentPaths) -> Path:
@@ -35,9 +35,9 @@ def ledger_path(ep: ExperimentPaths) -> Path:
 
 def _attempt_records(ep: ExperimentPaths) -> Iterable[attempts.Attempt]:
     patterns = (
-        f"T[0-9]/*/run_*/{paths.ATTEMPTS_DIR}/*/{attempts.RECORD}",
-        f"T[0-9]/*/run_*/{paths.JUDGE_DIR}/judge_*/{paths.ATTEMPTS_DIR}/*/{attempts.RECORD}",
-        f"T[0-9]/*/run_*/{paths.ATTEMPTS_DIR}/*/{paths.JUDGE_DIR}/judge_*/"
+        f"{paths.TIER_PATTERN}/*/run_*/{paths.ATTEMPTS_DIR}/*/{attempts.RECORD}",
+        f"{paths.TIER_PATTERN}/*/run_*/{paths.JUDGE_DIR}/judge_*/{paths.ATTEMPTS_DIR}/*/{attempts.RECORD}",
+        f"{paths.TIER_PATTERN}/*/run_*/{paths.ATTEMPTS_DIR}/*/{paths.JUDGE_DIR}/judge_*/"
         f"{paths.ATTEMPTS_DIR}/*/{attempts.RECORD}",
     )
     for pattern in patterns:
@@ -62,7 +62,7 @@ def _entry(ep: ExperimentPaths, att: attempts.Attempt) -> dict:
 def _originals(ep: ExperimentPaths) -> Iterable[dict]:
     """Agent runs made before scylla (an adopted directory: no attempt record, only the
     original tool's agent/result.json): what each cost is in that file."""
-    pattern = f"T[0-9]/*/run_*/{paths.AGENT_RESULT}"
+    pattern = f"{paths.TIER_PATTERN}/*/run_*/{paths.AGENT_RESULT}"
     for result in sorted(ep.dir.glob(pattern)):
         run = result.parent.parent
         if (run / paths.ATTEMPTS_DIR).is_dir():

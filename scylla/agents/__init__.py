@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scylla.agents.base import Adapter, AgentContext, InfraError, Usage
 from scylla.agents.builtin import NopAdapter, OracleAdapter, ReplayAdapter
 from scylla.agents.claude_code import ClaudeCodeAdapter
 from scylla.agents.command import CommandAdapter
+from scylla.config.specs import AgentSpec
 
 __all__ = ["Adapter", "AgentContext", "InfraError", "Usage", "get_adapter"]
 
 
-def get_adapter(agent: dict[str, Any]) -> Adapter:
-    name = agent.get("adapter", "claude-code")
+def get_adapter(agent: AgentSpec) -> Adapter:
+    name = agent.adapter
     if name == "claude-code":
         return ClaudeCodeAdapter()
     if name == "command":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from scylla.config.specs import AgentSpec
 from scylla.util import process
 from scylla.util.process import ProcessResult, base_env
 from scylla.util.secrets import REDACTED
@@ -74,7 +75,7 @@ class AgentContext:
     workspace: Path
     prompt: str
     prompt_file: Path
-    agent: dict[str, Any]
+    agent: AgentSpec
     subtest: dict[str, Any]
     task: dict[str, Any]
     run_dir: Path
@@ -92,11 +93,11 @@ class AgentContext:
 
     @property
     def model(self) -> str:
-        return str(self.agent.get("model", ""))
+        return self.agent.model
 
     @property
     def timeout(self) -> float:
-        return float(self.agent.get("timeout", 600))
+        return float(self.agent.timeout)
 
     def env(self) -> dict[str, str]:
         """The agent's environment: ours, the bin dir of this Python, the configured extras."""
@@ -120,10 +121,7 @@ class AgentContext:
 
     def configured_env(self) -> dict[str, str]:
         """The configured extra variables, placeholders expanded (secrets still to redact)."""
-        return {
-            k: self.expand(str(v))
-            for k, v in {**self.agent.get("env", {}), **self.extra_env}.items()
-        }
+        return {k: self.expand(str(v)) for k, v in {**self.agent.env, **self.extra_env}.items()}
 
 
 class Adapter(Protocol):

@@ -28,7 +28,7 @@ def _result(ctx: AgentContext, argv: list[str], start: float, out: str, code: in
 def _apply_patch(workspace: Path, patch: str) -> None:
     if not patch.strip():
         return
-    patch_file = workspace.parent / ".scylla-apply.patch"
+    patch_file = workspace.parent / paths.APPLY_PATCH
     patch_file.write_text(patch)
     try:
         git("apply", "--whitespace=nowarn", str(patch_file.resolve()), cwd=workspace)
@@ -46,13 +46,12 @@ class OracleAdapter:
         patch = ctx.task.get("solution")
         if not patch:
             raise InfraError("infra", "oracle adapter: the task has no reference solution")
+        argv = ["git", "apply", paths.TASK_SOURCE["solution"]]
         try:
             _apply_patch(ctx.workspace, patch)
         except GitError as exc:
-            return _result(ctx, ["git", "apply", "solution.patch"], start, str(exc), 1)
-        return _result(
-            ctx, ["git", "apply", "solution.patch"], start, "Applied the reference solution.\n"
-        )
+            return _result(ctx, argv, start, str(exc), 1)
+        return _result(ctx, argv, start, "Applied the reference solution.\n")
 
     def parse(self, stdout: str, stderr: str, exit_code: int) -> Usage:
         return Usage(exit_code=exit_code, result_text=stdout.strip(), is_error=exit_code != 0)
@@ -77,7 +76,7 @@ class ReplayAdapter:
 
     def run(self, ctx: AgentContext) -> ProcessResult:
         start = time.monotonic()
-        source = ctx.agent.get("replay_from")
+        source = ctx.agent.replay_from
         if not source:
             raise InfraError("infra", "replay adapter: agent.replay_from is required")
         old = paths.ExperimentPaths(Path(source)).run(ctx.tier, ctx.subtest_id, ctx.run)

@@ -29,10 +29,10 @@ def build_argv(ctx: AgentContext, cli_path: str) -> list[str]:
         "json",
         "--dangerously-skip-permissions",
     ]
-    if ctx.agent.get("max_turns"):
-        argv += ["--max-turns", str(ctx.agent["max_turns"])]
-    if ctx.agent.get("max_cost_usd_per_run"):
-        argv += ["--max-budget-usd", str(ctx.agent["max_cost_usd_per_run"])]
+    if ctx.agent.max_turns:
+        argv += ["--max-turns", str(ctx.agent.max_turns)]
+    if ctx.agent.max_cost_usd_per_run:
+        argv += ["--max-budget-usd", str(ctx.agent.max_cost_usd_per_run)]
     mode = ctx.subtest.get("system_prompt", "default")
     if mode == "empty":
         argv += ["--system-prompt", ""]
@@ -78,7 +78,7 @@ class ClaudeCodeAdapter:
 
     def run(self, ctx: AgentContext) -> ProcessResult:
         env = ctx.env()
-        cli = which(str(ctx.agent.get("cli", "claude")), env)
+        cli = which(ctx.agent.cli, env)
         result = run_cli(ctx, build_argv(ctx, cli), env)
         classify_failure(result, self.parse(result.stdout, result.stderr, result.exit_code))
         return result

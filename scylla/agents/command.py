@@ -8,45 +8,11 @@ agent.parser:  "mypkg.parsers:aider"  -> callable(stdout, stderr, exit_code) -> 
 
 from __future__ import annotations
 
-import importlib
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
 from scylla.agents.base import AgentContext, InfraError, Usage, run_cli, which
 from scylla.agents.claude_json import parse_usage
+from scylla.config.specs import AgentSpec
+from scylla.util.hooks import load_parser
 from scylla.util.process import ProcessResult
-
-ParserHook = Callable[[str, str, int], dict[str, Any]]
-
-
-class ParserError(ValueError):
-    """The parser hook cannot be loaded (one line: what and where it was looked for)."""
-
-
-def load_parser(spec: str | None, workdir: Path | None = None) -> ParserHook | None:
-    """The `module:function` parser hook. Its module is imported from the Python path: the
-    working directory (where the config is), then PYTHONPATH and the installed packages."""
-    if not spec:
-        return None
-    module, sep, attr = spec.partition(":")
-    if not sep or not module or not attr:
-        raise ParserError(f"{spec!r} is not 'module:function'")
-    where = str(Path(workdir or Path.cwd()).resolve())
-    if where not in sys.path:
-        sys.path.insert(0, where)
-    try:
-        hook = getattr(importlib.import_module(module), attr)
-    except ImportError as exc:
-        raise ParserError(
-            f"cannot import {module!r} ({exc}); put it next to the config or on PYTHONPATH"
-        ) from exc
-    except AttributeError as exc:
-        raise ParserError(f"module {module!r} has no {attr!r}") from exc
-    if not callable(hook):
-        raise ParserError(f"{spec!r} is not callable")
-    return hook
 
 
 def fill(template: str, fields: dict[str, str]) -> str:
@@ -59,11 +25,11 @@ def fill(template: str, fields: dict[str, str]) -> str:
 class CommandAdapter:
     name = "command"
 
-    def __init__(self, agent: dict[str, Any] | None = None):
-        self.agent = agent or {}
+    def __init__(self, agent: AgentSpec | None = None):
+        self.agent = agent or AgentSpec(adapter=self.name)
 
     def run(self, ctx: AgentContext) -> ProcessResult:
-        template = ctx.agent.get("command")
+        template = ctx.agent.command
         if not template:
             raise InfraError("infra", "agent.command is required for the command adapter")
         fields = {
@@ -78,7 +44,7 @@ class CommandAdapter:
         return run_cli(ctx, argv, env)
 
     def parse(self, stdout: str, stderr: str, exit_code: int) -> Usage:
-        hook = load_parser(self.agent.get("parser"))
+        hook = load_parser(self.agent.parser)
         if hook is None:
             return parse_usage(stdout, exit_code)
         fields = hook(stdout, stderr, exit_code)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scylla.layout import paths
 from scylla.util import hashing, jsonio
 from scylla.util.gitutil import git, locked
 
@@ -25,7 +26,7 @@ def ensure_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[str
     It is a cache every agent job shares, not a rule output: making it one would hide
     per-run changes from Snakemake (jobs downstream of a re-running job are not re-checked).
     """
-    with locked(marker.parent / ".task.lock"):
+    with locked(marker.parent / paths.TASK_LOCK):
         info = jsonio.read_json_object(marker)
         if info and info.get("identity") == task_identity(task) and (repo / ".git").exists():
             return info
@@ -80,7 +81,7 @@ def create_worktree(repo: Path, commit: str, workspace: Path, files: dict[str, s
     removed first, so a retried job starts clean.
     """
     repo, workspace = repo.resolve(), workspace.resolve()
-    with locked(repo / ".git" / "scylla-worktree.lock"):
+    with locked(repo / ".git" / paths.WORKTREE_LOCK):
         _remove_worktree(repo, workspace)
         workspace.parent.mkdir(parents=True, exist_ok=True)
         git("worktree", "add", "--quiet", "--detach", str(workspace), commit, cwd=repo)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scylla.layout import paths
 from scylla.layout.paths import ExperimentPaths, run_dir_of
 from scylla.recovery import snakemeta
 
@@ -237,7 +238,7 @@ def for_results(ep: ExperimentPaths) -> Invocation:
         entry = config.saved_entry(ep)
         if entry is not None:
             text = json.dumps({"experiments": [entry]}, indent=1, sort_keys=True)
-            configfile = workdir / ".snakemake" / "scylla" / f"saved-{hashing.digest(text)}.json"
+            configfile = paths.saved_configfile(workdir, hashing.digest(text))
             jsonio.write_text(configfile, text, mode=0o600)
     return Invocation(workdir=workdir, configfile=configfile, config={"results_dir": root})
 

@@ -17,14 +17,15 @@ INSTALL_HINT = {
 def clis(exp: Experiment) -> list[tuple[str, str]]:
     """(config key, executable) of every CLI the experiment's agent and judges start."""
     out = []
-    agent = exp.agent
-    if agent["adapter"] == "claude-code":
-        out.append((f"experiments[{exp.name}].agent.cli", str(agent["cli"])))
-    elif agent["adapter"] == "command" and agent.get("command"):
-        out.append((f"experiments[{exp.name}].agent.command", str(agent["command"][0])))
-    for i, judge in enumerate(exp.judges):
-        if judge["adapter"] == "claude-code":
-            out.append((f"experiments[{exp.name}].judges[{i}].cli", str(judge["cli"])))
+    agent = exp.agent_spec()
+    if agent.adapter == "claude-code":
+        out.append((f"experiments[{exp.name}].agent.cli", agent.cli))
+    elif agent.adapter == "command" and agent.command:
+        out.append((f"experiments[{exp.name}].agent.command", agent.command[0]))
+    for i, slot in enumerate(exp.slots):
+        judge = exp.judge_spec(slot)
+        if judge.adapter == "claude-code":
+            out.append((f"experiments[{exp.name}].judges[{i}].cli", judge.cli))
     return out
 
 

@@ -249,7 +249,7 @@ def cmd_rerun_judges(args: argparse.Namespace) -> int:
     inv.targets = rel_targets(inv, targets)
     # The agent rule is not allowed: a judge re-run can never start an agent.
     inv.extra = allowed_rules(exp, "judge_prompt", "judge", *CHEAP_RULES)
-    judgments = [t for t in targets if t.name == "judgment.json"]
+    judgments = [t for t in targets if t.name == paths.JUDGE_FILES["judgment"]]
     if args.dry_run and judgments:
         inv.extra += ["--forcerun", *rel_targets(inv, judgments)]
     return _execute(args, ep, exp, inv, "re-judge")

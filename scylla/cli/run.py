@@ -112,10 +112,10 @@ def apply_overrides(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, 
         judges = [dict(j) for j in exp.get("judges", cfg.get("judges", []))]
         if args.judge_model:
             for j in judges:
-                if j.get("adapter", "claude-code") == "claude-code":
+                if j.get("adapter", config.JUDGE_DEFAULTS["adapter"]) == "claude-code":
                     j["model"] = args.judge_model
         for model in args.add_judge or []:
-            base = dict(judges[0]) if judges else {"adapter": "claude-code"}
+            base = dict(judges[0]) if judges else {"adapter": config.JUDGE_DEFAULTS["adapter"]}
             base.pop("slot", None)
             base["slot"] = max((j.get("slot", i + 1) for i, j in enumerate(judges)), default=0) + 1
             if model:
@@ -152,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     for ep, _exp in pairs:
         guard.handle_orphans(ep, args.kill_orphans)
-    effective = Path(".snakemake/scylla") / f"config-{digest(cfg)}.yaml"
+    effective = paths.effective_config(Path(), digest(cfg))
     import yaml
 
     jsonio.write_text(effective, yaml.safe_dump(cfg, sort_keys=False), secret=True)

@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scylla.config import specs
 from scylla.config.meaning import CURRENT_VERSION, LEGACY_VERSION
+from scylla.config.specs import AgentSpec, JudgeSpec
+from scylla.layout import paths
+from scylla.layout.paths import TIER_PATTERN
 from scylla.util import hashing
 from scylla.util.secrets import redact_env
 
@@ -27,16 +31,8 @@ DEFAULT_JUDGE_SYSTEM_PROMPT = (
     "score (0..1), passed (bool), reasoning (string) and categories "
     "({category: {achieved, max, score, items: {id: {achieved, max, reason}}}})."
 )
-AGENT_DEFAULTS: dict[str, Any] = {
-    "adapter": "claude-code",
-    "cli": "claude",
-    "model": "claude-sonnet-4-5-20250929",
-    "timeout": 600,
-    "max_turns": None,
-    "env": {},
-    "rate_limit_backoff": 30,
-}
-JUDGE_DEFAULTS: dict[str, Any] = {"adapter": "claude-code", "cli": "claude", "timeout": 300}
+AGENT_DEFAULTS = specs.defaults(AgentSpec, specs.AGENT_RESOLVED)
+JUDGE_DEFAULTS = specs.defaults(JudgeSpec, specs.JUDGE_RESOLVED)
 DEFAULTS_KEYS = (
     "runs",
     "tiers",
@@ -76,7 +72,7 @@ def load_schema() -> dict[str, Any]:
 # Names that become directory names or paths: matched whole (a trailing newline is not part
 # of a name, which JSON Schema's `$` would let through).
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-TIER = re.compile(r"T[0-6]")
+TIER = re.compile(TIER_PATTERN)
 SUBTEST = re.compile(r"[0-9]{2}")
 
 
@@ -214,7 +210,7 @@ def _resolve_task(task: Any, base: Locator, name: str) -> dict[str, Any]:
         tdir = (base / task).resolve()
         if not tdir.is_dir():
             raise ConfigError(f"{where}: {tdir} is not a task directory")
-        spec_file = tdir / "task.yaml"
+        spec_file = tdir / paths.TASK_SOURCE["spec"]
         spec = _yaml_file(spec_file, where) if spec_file.exists() else {}
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: {spec_file} is not a mapping (repo, commit, ...)")
@@ -223,11 +219,11 @@ def _resolve_task(task: Any, base: Locator, name: str) -> dict[str, Any]:
         task = {
             "repo": repo_spec if is_remote else str(tdir / repo_spec),
             "commit": str(spec.get("commit", "HEAD")),
-            "prompt": str(tdir / spec.get("prompt", "prompt.md")),
-            "rubric": str(tdir / spec.get("rubric", "rubric.yaml")),
+            "prompt": str(tdir / spec.get("prompt", paths.TASK_SOURCE["prompt"])),
+            "rubric": str(tdir / spec.get("rubric", paths.TASK_SOURCE["rubric"])),
         }
-        if (tdir / "solution.patch").exists():
-            task["solution"] = str(tdir / "solution.patch")
+        if (tdir / paths.TASK_SOURCE["solution"]).exists():
+            task["solution"] = str(tdir / paths.TASK_SOURCE["solution"])
     repo = task["repo"]
     local = base / repo
     is_url = "://" in repo or repo.startswith("git@")
@@ -287,7 +283,7 @@ def _resolve_subtest(sub: dict[str, Any], blocks: Path, where: str) -> dict[str,
     agents = _named_files(sub.get("agents"), blocks.parent / "agents", f"{where}.agents")
     files: dict[str, str] = {}
     if claude_md:
-        files["CLAUDE.md"] = claude_md
+        files[paths.CLAUDE_MD] = claude_md
     for name, text in skills.items():
         files[f".claude/skills/{name}/SKILL.md"] = text
     for name, text in agents.items():
@@ -356,7 +352,7 @@ def _check_agent(agent: dict[str, Any], where: str, workdir: Path) -> None:
     if adapter == "replay" and not agent.get("replay_from"):
         raise ConfigError(f"{where}.replay_from: required by the replay adapter")
     if agent.get("parser"):
-        from scylla.agents.command import ParserError, load_parser
+        from scylla.util.hooks import ParserError, load_parser
 
         try:
             load_parser(agent["parser"], workdir)
@@ -436,14 +432,10 @@ class Experiment:
     @property
     def report_stem(self) -> str:
         """scylla's report file names: an adopted directory keeps the original's report.json."""
-        from scylla.layout import paths
-
         return paths.ADOPTED_REPORT_STEM if self.adopted else paths.REPORT_STEM
 
     def paths_under(self, root: str | Path) -> Any:
         """This experiment's directory under a results root (paths.ExperimentPaths)."""
-        from scylla.layout import paths
-
         return paths.experiment(root, self.name, self.report_stem)
 
     @property
@@ -463,10 +455,14 @@ class Experiment:
         return [f"{j['slot']:02d}" for j in self.judges]
 
     def judge(self, slot: str | int) -> dict[str, Any]:
+        """One judge's settings as configured (what its meaning is made of)."""
         for j in self.judges:
             if int(j["slot"]) == int(slot):
                 return j
         raise KeyError(f"{self.name}: no judge slot {slot}")
+
+    def judge_spec(self, slot: str | int) -> JudgeSpec:
+        return JudgeSpec.of(self.judge(slot))
 
     @property
     def tiers(self) -> dict[str, Any]:
@@ -486,12 +482,18 @@ class Experiment:
                 yield RunKey(tier, sid, n)
 
     def agent_for(self, tier: str, subtest: str) -> dict[str, Any]:
-        """The agent settings of one subtest (its model override applied)."""
+        """The agent settings of one subtest (its model override applied), as configured."""
         sub = self.subtest(tier, subtest)
         agent = dict(self.agent)
         if sub.get("model"):
             agent["model"] = sub["model"]
         return agent
+
+    def agent_spec(self, tier: str | None = None, subtest: str | None = None) -> AgentSpec:
+        """Typed settings of one subtest's agent; the experiment's without a subtest."""
+        if tier is None or subtest is None:
+            return AgentSpec.of(self.agent)
+        return AgentSpec.of(self.agent_for(tier, subtest))
 
     def task_meaning(self) -> dict[str, Any]:
         """The task as far as a run's meaning goes: content, not where it lies on disk
@@ -513,7 +515,7 @@ class Experiment:
     def saved_form(self) -> dict[str, Any]:
         """The resolved experiment as saved in results (secret env values redacted)."""
         data = copy.deepcopy(self.data)
-        data["agent"]["env"] = redact_env(data["agent"].get("env", {}))
+        data["agent"]["env"] = redact_env(dict(self.agent_spec().env))
         data["meaning_version"] = self.meaning_version
         return data
 
@@ -523,13 +525,13 @@ class Experiment:
             "experiment_id": self.name,
             "task_repo": self.task["repo"],
             "task_commit": self.task["commit"],
-            "task_prompt_file": "task/prompt.md",
+            "task_prompt_file": paths.TASK_PROMPT,
             "models": sorted({self.agent_for(t, s)["model"] for t, s in self.subtests()}),
             "runs_per_subtest": self.runs,
             "tiers_to_run": list(self.tiers),
-            "judge_models": [j.get("model", j["adapter"]) for j in self.judges],
-            "timeout_seconds": self.agent["timeout"],
-            "max_turns": self.agent.get("max_turns"),
+            "judge_models": [JudgeSpec.of(j).name for j in self.judges],
+            "timeout_seconds": self.agent_spec().timeout,
+            "max_turns": self.agent_spec().max_turns,
             "use_containers": False,
             "scylla": self.saved_form(),
         }
@@ -544,8 +546,6 @@ def load_config(
     The results root comes back in its one canonical spelling (`paths.canonical_root`), and
     each experiment carries the meaning formula of its results directory.
     """
-    from scylla.layout import paths
-
     validate(cfg)
     base = Locator(Path(workdir), *([Path(workflow_dir)] if workflow_dir else []))
     names = [e["name"] for e in cfg["experiments"]]
@@ -567,7 +567,6 @@ def results_meaning_version(ep: Any) -> int:
     A directory whose saved configuration has no `meaning_version` was written by the first
     release (version 1); a new directory gets the current version.
     """
-    from scylla.layout import paths
     from scylla.util import jsonio
 
     for saved in (ep.resolved_config, ep.experiment_json):
@@ -580,7 +579,7 @@ def results_meaning_version(ep: Any) -> int:
         if isinstance(entry, dict):
             return int(entry.get("meaning_version") or LEGACY_VERSION)
     # No readable saved configuration: the runs' own records tell.
-    for timing in ep.dir.glob(f"T[0-9]/*/run_*/{paths.AGENT_FILES['timing']}"):
+    for timing in ep.dir.glob(f"{TIER_PATTERN}/*/run_*/{paths.AGENT_FILES['timing']}"):
         data = jsonio.read_json_object(timing)
         if data is not None:
             recorded = data.get("meaning")
@@ -604,8 +603,6 @@ def saved_entry(ep: Any) -> dict[str, Any] | None:
 
 def load_saved(results_dir: Path) -> Experiment:
     """The experiment saved in a results directory (config/scylla.json)."""
-    from scylla.layout import paths
-
     if not Path(results_dir).is_dir():
         raise ConfigError(f"{results_dir} does not exist")
     ep = paths.ExperimentPaths(Path(results_dir))
@@ -617,3 +614,25 @@ def load_saved(results_dir: Path) -> Experiment:
         )
     data = {k: v for k, v in entry.items() if k != "meaning_version"}
     return Experiment(data, int(entry.get("meaning_version") or LEGACY_VERSION))
+
+
+def complete_env(exp: Experiment, workdir: Path) -> Experiment:
+    """The experiment with its env values: a saved config holds `<redacted>`, filled here
+    from the owner-only store that the run with the real values left. Registers them all."""
+    import dataclasses
+    import json
+
+    from scylla.util import jsonio
+    from scylla.util.secrets import REDACTED, register_env
+
+    env = dict(exp.agent_spec().env)
+    store = paths.env_store(workdir, exp.name)
+    if any(v == REDACTED for v in env.values()):
+        kept = jsonio.read_json_object(store) or {}
+        env = {k: (kept.get(k, v) if v == REDACTED else v) for k, v in env.items()}
+        data = {**exp.data, "agent": {**exp.agent, "env": env}}
+        exp = dataclasses.replace(exp, data=data)
+    elif env and jsonio.read_json_object(store) != env:
+        jsonio.write_text(store, json.dumps(env, indent=1, sort_keys=True), secret=True)
+    register_env(env)
+    return exp

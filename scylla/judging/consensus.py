@@ -13,6 +13,7 @@ from typing import Any
 
 from scylla import records
 from scylla.judging.grading import grade_for
+from scylla.layout import paths
 from scylla.util import jsonio
 
 
@@ -78,11 +79,11 @@ def read_judgment(path: Path) -> dict[str, Any] | None:
     if j is None:
         return None
     if not j.get("model"):
-        model = records.model_md(path.parent / "MODEL.md")
+        model = records.model_md(path.parent / paths.MODEL_MD)
         if model:
             j["model"] = model
     if j.get("judge_duration_seconds") is None:
-        timing = jsonio.read_json_object(path.parent / "timing.json") or {}
+        timing = jsonio.read_json_object(path.parent / paths.JUDGE_FILES["timing"]) or {}
         if isinstance(timing.get("judge_duration_seconds"), int | float):
             j["judge_duration_seconds"] = timing["judge_duration_seconds"]
     return j

@@ -9,6 +9,7 @@ from typing import Any
 from scylla.agents.base import AgentContext, InfraError, Usage, which
 from scylla.agents.claude_code import classify_failure
 from scylla.agents.claude_json import parse_usage
+from scylla.config.specs import AgentSpec, JudgeSpec
 from scylla.judging.parse import extract_json, validate
 from scylla.util import process
 
@@ -47,7 +48,7 @@ def _argv(cli: str, model: str, system_prompt_file: Path) -> list[str]:
 
 
 def judge(
-    judge_cfg: dict[str, Any],
+    judge_cfg: JudgeSpec,
     prompt: str,
     system_prompt_file: Path,
     cwd: Path,
@@ -58,10 +59,10 @@ def judge(
 
     Raises InfraError (CLI missing, auth, rate limit) so the job fails and is retried.
     """
-    env = AgentContext(cwd, "", cwd, {"env": {}}, {}, {}, cwd, marker_env=marker_env or {}).env()
-    cli = which(str(judge_cfg.get("cli", "claude")), env)
-    argv = _argv(cli, str(judge_cfg["model"]), system_prompt_file)
-    timeout = float(judge_cfg.get("timeout", 300))
+    env = AgentContext(cwd, "", cwd, AgentSpec(), {}, {}, cwd, marker_env=marker_env or {}).env()
+    cli = which(judge_cfg.cli, env)
+    argv = _argv(cli, judge_cfg.name, system_prompt_file)
+    timeout = float(judge_cfg.timeout)
     stdouts: list[str] = []
     stderrs: list[str] = []
     usages: list[Usage] = []

@@ -11,20 +11,27 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+# A tier id, T0..T6: the one definition (a regular expression and a glob pattern alike;
+# config/schemas/config.schema.yaml spells it once more, and a test holds the two equal).
+TIER_IDS = tuple(f"T{i}" for i in range(7))
+TIER_PATTERN = "T[0-6]"
 
 WILDCARD_CONSTRAINTS = {
     "experiment": r"[A-Za-z0-9][A-Za-z0-9_.-]*",
-    "tier": r"T[0-9]",
+    "tier": TIER_PATTERN,
     "subtest": r"[0-9]{2}",
     "run": r"[0-9]{2}",
     "slot": r"[0-9]{2}",
 }
 
-TIER_IDS = tuple(f"T{i}" for i in range(7))
+
+RUN_PREFIX = "run_"
 
 
 def run_name(run: int | str) -> str:
-    return f"run_{int(run):02d}" if str(run).isdigit() else f"run_{run}"
+    return f"{RUN_PREFIX}{int(run):02d}" if str(run).isdigit() else f"{RUN_PREFIX}{run}"
 
 
 def two(n: int | str) -> str:
@@ -56,6 +63,36 @@ JUDGE_FILES = {
     "stdout": "stdout.log",
     "timing": "timing.json",
 }
+JUDGE_STDERR = "stderr.log"
+JUDGE_SYSTEM_PROMPT = "system_prompt.md"
+JUDGE_PROMPT = "judge_prompt.md"  # per run; each judge attempt keeps a copy of what it read
+DIFF = "diff.patch"
+CHECKS = "checks.json"
+
+# Bookkeeping beside the artifacts: attempts (recovery/attempts.py), archives, the spending
+# ledger, the stop note, and the locks that keep concurrent jobs apart.
+ATTEMPT_RECORD = "attempt.json"
+ATTEMPT_CURRENT = "current"  # the number of the attempt that may promote its files now
+HEARTBEAT = "heartbeat"
+LOCK = ".lock"
+ARCHIVE_NOTE = "archived.json"
+SPEND_LEDGER = "spend.jsonl"
+SPEND_LOCK = ".spend.lock"
+STOP_FILE = Path(".snakemake") / "scylla" / "stop.json"  # under the working directory (STATE_DIR)
+TASK_LOCK = ".task.lock"
+BASELINE_LOCK = ".baseline.lock"
+WORKTREE_LOCK = "scylla-worktree.lock"  # in the task repository's .git/
+APPLY_PATCH = ".scylla-apply.patch"  # beside a workspace while a patch is applied
+
+# A task directory as the user writes it (config `task: <dir>`): task.yaml names the others.
+TASK_SOURCE = {
+    "spec": "task.yaml",
+    "prompt": "prompt.md",
+    "rubric": "rubric.yaml",
+    "solution": "solution.patch",
+}
+TASK_DIR = "task"  # results/<experiment>/task/: the task as this experiment ran it
+TASK_PROMPT = f"{TASK_DIR}/{TASK_SOURCE['prompt']}"
 
 
 def judge_slot_dir(slot: int | str) -> str:
@@ -82,7 +119,7 @@ class JudgePaths:
 
     @property
     def stderr(self) -> Path:
-        return self.dir / "stderr.log"
+        return self.dir / JUDGE_STDERR
 
     @property
     def timing(self) -> Path:
@@ -90,7 +127,7 @@ class JudgePaths:
 
     @property
     def system_prompt(self) -> Path:
-        return self.dir / "system_prompt.md"
+        return self.dir / JUDGE_SYSTEM_PROMPT
 
     @property
     def attempts(self) -> Path:
@@ -100,6 +137,12 @@ class JudgePaths:
     @property
     def outputs(self) -> dict[str, Path]:
         return {k: self.dir / v for k, v in JUDGE_FILES.items()}
+
+    @property
+    def copies(self) -> dict[str, Path]:
+        """{file in a judge attempt: its promoted copy} (declared outputs first)."""
+        names = [*JUDGE_FILES.values(), JUDGE_STDERR, JUDGE_SYSTEM_PROMPT]
+        return {name: self.dir / name for name in names}
 
 
 @dataclass(frozen=True)
@@ -146,6 +189,17 @@ class RunPaths:
         """The files rule `agent` writes (its Snakemake outputs)."""
         return {k: self.dir / v for k, v in AGENT_FILES.items()}
 
+    @property
+    def agent_copies(self) -> dict[str, Path]:
+        """{file in an agent attempt: its promoted copy}."""
+        return {rel: self.dir / rel for rel in AGENT_FILES.values()}
+
+    @property
+    def prompt_copies(self) -> dict[str, Path]:
+        """{role: promoted copy} of what rule `judge_prompt` makes from an agent attempt (the
+        attempt keeps the same names: one judge prompt per attempt, read by every judge)."""
+        return {"prompt": self.judge_prompt, "diff": self.diff, "checks": self.checks}
+
     # -- rule agent_result ---------------------------------------------------
     @property
     def agent_result(self) -> Path:
@@ -154,16 +208,16 @@ class RunPaths:
     # -- rule judge_prompt ---------------------------------------------------
     @property
     def judge_prompt(self) -> Path:
-        return self.dir / "judge_prompt.md"
+        return self.dir / JUDGE_PROMPT
 
     @property
     def diff(self) -> Path:
-        return self.dir / "diff.patch"
+        return self.dir / DIFF
 
     @property
     def checks(self) -> Path:
         """Rubric check commands run in the workspace after the agent (the judges' "after")."""
-        return self.dir / "checks.json"
+        return self.dir / CHECKS
 
     # -- judges ----------------------------------------------------------------
     @property
@@ -233,20 +287,20 @@ class ExperimentPaths:
 
     @property
     def task_dir(self) -> Path:
-        return self.dir / "task"
+        return self.dir / TASK_DIR
 
     @property
     def task_prompt(self) -> Path:
-        return self.task_dir / "prompt.md"
+        return self.task_dir / TASK_SOURCE["prompt"]
 
     @property
     def task_rubric(self) -> Path:
-        return self.task_dir / "rubric.yaml"
+        return self.task_dir / TASK_SOURCE["rubric"]
 
     @property
     def task_solution(self) -> Path:
         """The reference solution patch (empty when the task has none)."""
-        return self.task_dir / "solution.patch"
+        return self.task_dir / TASK_SOURCE["solution"]
 
     @property
     def task_repo(self) -> Path:
@@ -274,6 +328,10 @@ class ExperimentPaths:
 
     def run(self, tier: str, subtest: str, run: int | str) -> RunPaths:
         return RunPaths(self.dir / tier / subtest / run_name(run))
+
+    def of(self, ref: RunRef) -> RunPaths:
+        """The directory of one run of this experiment."""
+        return self.run(ref.tier, ref.subtest, ref.run)
 
     def subtest_report(self, tier: str, subtest: str, ext: str = "json") -> Path:
         return self.subtest_dir(tier, subtest) / f"{self.report_stem}.{ext}"
@@ -305,7 +363,8 @@ ORIGINAL_RUBRIC = "rubric.yaml"
 ORIGINAL_TASK_PROMPT = "task_prompt.md"  # a copy of the task prompt in each run directory
 ORIGINAL_MANIFEST = "config_manifest.json"  # per subtest: what the subtest was composed from
 MODEL_MD = "MODEL.md"  # agent/ and judge/judge_<NN>/: the model that ran
-CLAUDE_FILES = ("CLAUDE.md", ".claude")  # what a subtest put into a workspace
+CLAUDE_MD = "CLAUDE.md"
+CLAUDE_FILES = (CLAUDE_MD, ".claude")  # what a subtest put into a workspace
 
 
 TABLES = ("runs", "judges", "criteria", "subtests", "tiers", "comparisons")
@@ -328,20 +387,78 @@ def log_history(log: str | Path) -> Path:
     return p.with_name(p.name.removesuffix(".log") + ".attempts.log")
 
 
+@dataclass(frozen=True)
+class RunRef:
+    """One run's identity. Steps get it from Snakemake's wildcards (`run:` rules) or from
+    the run directory a shell rule passes (`--run-dir`); its paths come from this module."""
+
+    experiment: str
+    tier: str
+    subtest: str
+    run: int
+
+    @classmethod
+    def from_wildcards(cls, wildcards: Any) -> RunRef:
+        w = wildcards
+        return cls(str(w.experiment), str(w.tier), str(w.subtest), int(w.run))
+
+    @classmethod
+    def from_run_dir(cls, run_dir: str | Path) -> RunRef:
+        """The run of <root>/<experiment>/<tier>/<subtest>/run_<NN>."""
+        d = Path(run_dir)
+        number = d.name.removeprefix(RUN_PREFIX)
+        if number == d.name or not number.isdigit() or len(d.parts) < 4:
+            raise ValueError(f"{run_dir} is not <results>/<experiment>/<tier>/<subtest>/run_NN")
+        return cls(d.parents[2].name, d.parents[1].name, d.parent.name, int(number))
+
+    @staticmethod
+    def root_of(run_dir: str | Path) -> Path:
+        """The results root above a run directory."""
+        RunRef.from_run_dir(run_dir)
+        return Path(run_dir).parents[3]
+
+    def __str__(self) -> str:
+        return f"{self.experiment}/{self.tier}/{self.subtest}/{run_name(self.run)}"
+
+
 def run_dir_of(path: str | Path) -> Path:
     """The run_<NN> directory holding `path`."""
     p = Path(path)
     for d in [p, *p.parents]:
-        if d.name.startswith("run_") and d.name[4:].isdigit():
+        if d.name.startswith(RUN_PREFIX) and d.name.removeprefix(RUN_PREFIX).isdigit():
             return d
     raise ValueError(f"{path} is not inside a run directory")
+
+
+# scylla's state beside Snakemake's, under the working directory (never in results).
+STATE_DIR = Path(".snakemake") / "scylla"
 
 
 def spec_file(workdir: str | Path, experiment_name: str, digest: str) -> Path:
     """The resolved experiment the Snakefile saves for out-of-process steps, named by its
     content digest: an invocation with another config (even one the lock then refuses) writes
     a file of its own and never changes what a running job reads."""
-    return Path(workdir) / ".snakemake" / "scylla" / "specs" / f"{experiment_name}-{digest}.json"
+    return Path(workdir) / STATE_DIR / "specs" / f"{experiment_name}-{digest}.json"
+
+
+def env_store(workdir: str | Path, experiment_name: str) -> Path:
+    """The configured env values of an experiment, for runs that start from its saved
+    (redacted) configuration; owner-only."""
+    return Path(workdir) / STATE_DIR / "env" / f"{experiment_name}.json"
+
+
+def status_cache_file(workdir: str | Path, experiment_name: str) -> Path:
+    return Path(workdir) / STATE_DIR / "status" / f"{experiment_name}.marshal"
+
+
+def effective_config(workdir: str | Path, digest: str) -> Path:
+    """The config `scylla run` hands to Snakemake (overrides applied); owner-only."""
+    return Path(workdir) / STATE_DIR / f"config-{digest}.yaml"
+
+
+def saved_configfile(workdir: str | Path, digest: str) -> Path:
+    """A results directory's saved configuration, as a --configfile for the commands."""
+    return Path(workdir) / STATE_DIR / f"saved-{digest}.json"
 
 
 def legacy_spec_key(experiment_name: str) -> str:

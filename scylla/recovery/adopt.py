@@ -26,7 +26,7 @@ from scylla.layout import paths
 from scylla.util import jsonio
 
 SOURCE = "ProjectScylla"
-TIER_DIR = re.compile(r"T[0-6]")
+TIER_DIR = re.compile(paths.TIER_PATTERN)
 SUBTEST_DIR = re.compile(r"[0-9]{2}")
 RUN_DIR = re.compile(r"run_([0-9]{2})")
 SLOT_DIR = re.compile(r"judge_([0-9]{2})")

@@ -29,12 +29,10 @@ def _judging(rp: RunPaths) -> list[Path]:
     """What was derived from one agent attempt at run level and exists: agent/result.json,
     the judge prompt, diff, checks, every judge slot's files and attempts, the consensus and
     run_result.json. Files scylla does not know stay where they are."""
-    from scylla.steps.judge_slot import slot_files
-
     items = [rp.agent_result, rp.judge_prompt, rp.diff, rp.checks, rp.consensus, rp.run_result]
     for slot_dir in sorted(rp.judge_dir.glob("judge_*")):
         jp = JudgePaths(slot_dir)
-        items += [*slot_files(jp).values(), jp.attempts]
+        items += [*jp.copies.values(), jp.attempts]
     return [p for p in items if p.exists()]
 
 
@@ -72,7 +70,7 @@ def _move(items: list[Path], run_dir: Path, target: Path) -> list[str]:
 
 def _note(target: Path, reason: str, moved: list[str]) -> None:
     jsonio.write_json(
-        target / "archived.json", {"archived_at": _now(), "reason": reason, "moved": moved}
+        target / paths.ARCHIVE_NOTE, {"archived_at": _now(), "reason": reason, "moved": moved}
     )
 
 
@@ -158,13 +156,13 @@ def archive_run(rp: RunPaths, reason: str) -> Path | None:
     go (the attempt keeps the originals), so Snakemake sees the agent's outputs missing.
     Returns the attempt directory, or None when there was nothing to archive.
     """
-    from scylla.steps import agent
+    from scylla.recovery.agent_attempt import current as current_attempt
 
-    current = agent.current(rp)
+    current = current_attempt(rp)
     if current is not None and current.record.get("promoted_at"):
         attempts.retire(rp.attempts, current, reason)
         _move(_judging(rp), rp.dir, current.dir)
-        attempts.unpromote(current, agent.agent_files(rp))
+        attempts.unpromote(current, rp.agent_copies)
         return current.dir
     items = [*(p for p in rp.agent_dir.glob("*") if p.is_file()), *_judging(rp)]
     if not items:
@@ -180,15 +178,13 @@ def archive_run(rp: RunPaths, reason: str) -> Path | None:
 def archive_judge_slot(rp: RunPaths, slot: str, reason: str) -> Path | None:
     """`scylla rerun judges`: retire the slot's current judge attempt (its files stay in its
     attempt directory; the promoted copies go so the DAG re-judges)."""
-    from scylla.steps import judge_slot
-
     jp = rp.judge_slot(slot)
     if not jp.dir.exists():
         return None
     current = attempts.current(jp.attempts)
     if current is not None and current.record.get("promoted_at"):
         attempts.retire(jp.attempts, current, reason)
-        attempts.unpromote(current, judge_slot.slot_files(jp))
+        attempts.unpromote(current, jp.copies)
         return current.dir
     # a first-release slot: its files move to run_NN/attempts/<k>/judge/judge_NN/
     target = _next_attempt_dir(rp.attempts)

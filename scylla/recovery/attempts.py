@@ -38,12 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from scylla.config.meaning import Meaning
+from scylla.layout import paths
 from scylla.util import jsonio, procs
 
-RECORD = "attempt.json"
-CURRENT = "current"  # the number of the attempt that may promote its files now
-HEARTBEAT = "heartbeat"
-LOCK = ".lock"
+RECORD = paths.ATTEMPT_RECORD
+CURRENT = paths.ATTEMPT_CURRENT
+HEARTBEAT = paths.HEARTBEAT
+LOCK = paths.LOCK
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 60.0
 WAIT_POLL_SECONDS = 1.0
@@ -156,7 +157,7 @@ def recorded_numbers(root: Path) -> list[int]:
     return [
         n
         for n in numbers(root)
-        if (root / str(n) / RECORD).is_file() or (root / str(n) / "archived.json").is_file()
+        if (root / str(n) / RECORD).is_file() or (root / str(n) / paths.ARCHIVE_NOTE).is_file()
     ]
 
 
@@ -473,7 +474,7 @@ def restore(
         done.append(rel)
     if done and keep.is_dir():
         jsonio.write_json(
-            keep / "archived.json",
+            keep / paths.ARCHIVE_NOTE,
             {"archived_at": now(), "reason": f"damaged: restored from {att.dir}", "moved": done},
         )
     return done

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scylla import records
+
 INFRA, AGENT, JUDGE = "infra", "agent", "judge"
 CLASSES = (INFRA, AGENT, JUDGE)
 
@@ -78,3 +80,11 @@ def of_judgment(judgment: dict[str, Any]) -> tuple[str, str]:
     if not judgment.get("is_valid"):
         return JUDGE, str(judgment.get("error") or judgment.get("reasoning") or "invalid")
     return "", ""
+
+
+def agent_failed(agent: dict[str, Any], output_text: str) -> bool:
+    """The agent left nothing usable: empty output, or the infra-failure signature."""
+    if not output_text.strip():
+        return True
+    tokens = agent.get("token_stats") or {}
+    return agent.get("exit_code") == -1 and not any(tokens.get(k) for k in records.TOKEN_KEYS)

@@ -12,19 +12,18 @@ from pathlib import Path
 
 from scylla.layout.paths import RunPaths
 from scylla.recovery import archive, attempts
+from scylla.recovery.agent_attempt import current
 
 
 def heal_agent_files(rp: RunPaths) -> list[str]:
     """Restore damaged promoted files (the agent's, and the judge prompt made from them) from
     the current attempt; returns what was put back. Under the run's attempts lock: the judge
     slots of one run are concurrent jobs that all heal the same files."""
-    from scylla.steps.agent import agent_files, current
-
     att = current(rp)
     if att is None or not att.record.get("promoted_at") or att.retired:
         return []
     with attempts.locked(rp.attempts):
-        files = agent_files(rp)
+        files = rp.agent_copies
         keep = archive.quarantine_dir(rp.dir)
         bad = attempts.damaged(att, files)
         done = attempts.restore(att, bad, files, keep) if bad else []
@@ -34,13 +33,11 @@ def heal_agent_files(rp: RunPaths) -> list[str]:
 def _heal_prompt_files(rp: RunPaths, att: attempts.Attempt, keep: Path) -> list[str]:
     """The judge prompt, diff and checks promoted from the attempt (their sums are in its
     record's `judge_prompt` entry, not among the agent's files)."""
-    from scylla.steps.judge_prompt import prompt_files
-
     made = att.record.get("judge_prompt") or {}
     recorded = made.get("sha256") or {}
-    files = {dest.name: dest for role, dest in prompt_files(rp).items() if recorded.get(role)}
+    files = {dest.name: dest for role, dest in rp.prompt_copies.items() if recorded.get(role)}
     sums = {
-        dest.name: recorded[role] for role, dest in prompt_files(rp).items() if recorded.get(role)
+        dest.name: recorded[role] for role, dest in rp.prompt_copies.items() if recorded.get(role)
     }
     bad = [
         rel for rel, dest in files.items() if dest.is_file() and attempts.sha256(dest) != sums[rel]
@@ -49,12 +46,10 @@ def _heal_prompt_files(rp: RunPaths, att: attempts.Attempt, keep: Path) -> list[
 
 
 def heal_slot_files(rp: RunPaths, slot: str) -> list[str]:
-    from scylla.steps.judge_slot import slot_files
-
     jp = rp.judge_slot(slot)
     att = attempts.current(jp.attempts)
     if att is None or not att.record.get("promoted_at") or att.retired:
         return []
-    files = slot_files(jp)
+    files = jp.copies
     bad = attempts.damaged(att, files)
     return attempts.restore(att, bad, files, archive.quarantine_dir(rp.dir)) if bad else []

@@ -22,11 +22,15 @@ from scylla.config.meaning import Meaning
 from scylla.layout import paths
 from scylla.layout.paths import ExperimentPaths, JudgePaths
 from scylla.recovery import attempts, failures, snakemeta, status_cache
-from scylla.steps.run_result import agent_failed
 from scylla.util import jsonio, procs
 
 AGENT_STATUSES = ("completed", "results", "outdated", "failed", "partial", "missing")
 JUDGE_STATUSES = ("complete", "outdated", "failed", "partial", "agent_failed", "missing")
+
+# agent/ files by the names os.listdir gives (the scan lists agent/ once per run)
+_OUTPUT_NAME = paths.AGENT_FILES["output"].rsplit("/", 1)[-1]
+_RESULT_NAME = paths.AGENT_RESULT.rsplit("/", 1)[-1]
+_ENDED_NAMES = {_OUTPUT_NAME, paths.AGENT_FILES["stderr"].rsplit("/", 1)[-1]}
 
 
 @dataclass
@@ -141,7 +145,7 @@ def _agent_status(
     ended = records.valid_timing(timing) and records.valid_command_log(
         jsonio.read_json(join(run_dir, paths.AGENT_FILES["command_log"]))
     )
-    if not ended or timing is None or not names & {"output.txt", "stderr.log"}:
+    if not ended or timing is None or not names & _ENDED_NAMES:
         return "partial", "agent/ exists but the agent never finished", {}
     status, reason, mine = _finished_status(run_dir, names, timing)
     why = meaning.changes(Meaning.from_dict(timing.get("meaning")), wanted) if wanted else []
@@ -160,26 +164,24 @@ def _finished_status(run_dir: str, names: set[str], timing: dict) -> tuple[str, 
         att = attempts.read(Path(att_dir) / str(number))
         if att is not None:
             paid = att.cost_usd
-            from scylla.steps.agent import agent_files
-
-            bad = attempts.damaged(att, agent_files(paths.RunPaths(Path(run_dir))), False)
+            bad = attempts.damaged(att, paths.RunPaths(Path(run_dir)).agent_copies, False)
             if bad:
                 why = f"{', '.join(bad)} damaged: restored from attempt {number} on the next run"
                 return "results", why, {"attempt": number, "cost_usd": att.cost_usd}
     result = (
         records.read(join(run_dir, paths.AGENT_RESULT), records.valid_agent_result)
-        if "result.json" in names
+        if _RESULT_NAME in names
         else None
     )
     output = (
         jsonio.read_text(join(run_dir, paths.AGENT_FILES["output"]))
-        if "output.txt" in names
+        if _OUTPUT_NAME in names
         else ""
     )
     cls, why = failures.of_agent_result(result or {}, output)
     cost = result.get("cost_usd") if result is not None else paid
     mine = {"cost_usd": cost, "attempt": number, "class": (cls, why)}
-    if agent_failed(result or {}, output):
+    if failures.agent_failed(result or {}, output):
         return "failed", "the agent left no usable output", mine
     if result is None:
         return "results", "agent/result.json missing or corrupt", mine
@@ -284,11 +286,11 @@ def _spend(run_dir: str, current: dict[str, int | None]) -> tuple[int, float, in
                 earlier += att.cost_usd or 0.0
             if att.state == attempts.FAILED and _failure_kind(att) == "rate_limit":
                 limited += 1
-        elif (d / "archived.json").is_file():  # a first-release archive
+        elif (d / paths.ARCHIVE_NOTE).is_file():  # a first-release archive
             count += 1
             old = records.read(d / paths.AGENT_RESULT, records.valid_agent_result)
             earlier += float(old["cost_usd"]) if old else 0.0
-            for j in d.glob("judge/judge_*/judgment.json"):
+            for j in d.glob(f"{paths.judge_slot_dir('*')}/{paths.JUDGE_FILES['judgment']}"):
                 earlier += float((jsonio.read_json_object(j) or {}).get("cost_usd") or 0.0)
         for _slot, att_dir in _judge_attempt_dirs(d):
             earlier += (attempts.read(att_dir) or attempts.Attempt(d, {})).cost_usd or 0.0

@@ -116,7 +116,7 @@ class StatusCache:
     def load(cls, workdir: Path, experiment_dir: Path) -> StatusCache:
         # One file per experiment; entries are named by tier/subtest/run_NN and hold inodes,
         # so a copied tree re-classifies and a moved one does not need to.
-        file = workdir / ".snakemake" / "scylla" / "status" / f"{experiment_dir.name}.marshal"
+        file = paths.status_cache_file(workdir, experiment_dir.name)
         try:  # marshal: 5x faster to load than JSON, and loading it runs no code
             data = marshal.loads(file.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):

@@ -15,9 +15,10 @@ from pathlib import Path
 from signal import SIGTERM
 from typing import Any
 
+from scylla.layout import paths
 from scylla.util import jsonio, procs
 
-STOP_FILE = Path(".snakemake") / "scylla" / "stop.json"
+STOP_FILE = paths.STOP_FILE
 
 
 def scheduler() -> dict[str, int] | None:

@@ -24,9 +24,11 @@ import pandas as pd
 
 from scylla.config import Experiment
 from scylla.judging.grading import GRADE_ORDER
+from scylla.layout import paths
 from scylla.layout.paths import FIGURES, TABLES, ExperimentPaths
+from scylla.records import TOKEN_KEYS
 from scylla.reports import stats
-from scylla.reports.frames import TOKEN_KEYS, judge_frame, ledger_frame, run_frame
+from scylla.reports.frames import judge_frame, ledger_frame, run_frame
 from scylla.util import jsonio
 
 __all__ = [
@@ -318,7 +320,7 @@ def write_subtest(
                 "run_number": int(r["run"]),
                 "score": r["score"],
                 "passed": r["passed"],
-                "report": f"./run_{int(r['run']):02d}/run_result.json",
+                "report": f"./{paths.run_name(r['run'])}/{paths.RUN_RESULT}",
             }
             for _, r in df.iterrows()
         ],

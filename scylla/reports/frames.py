@@ -11,9 +11,8 @@ import pandas as pd
 from scylla import spend
 from scylla.config import Experiment
 from scylla.layout.paths import ExperimentPaths
+from scylla.records import TOKEN_KEYS
 from scylla.util import jsonio
-
-TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
 def _judged_by_original(data: dict) -> bool:
@@ -72,7 +71,7 @@ def judge_frame(ep: ExperimentPaths, exp: Experiment) -> tuple[pd.DataFrame, pd.
     criteria: list[dict[str, Any]] = []
     for key, slot, j in _judgments(ep, exp):
         where = {"tier": key.tier, "subtest": key.subtest, "run": key.run, "slot": slot}
-        model = j.get("model") or exp.judge(slot).get("model")
+        model = j.get("model") or exp.judge_spec(slot).model
         rows.append(
             {
                 **where,

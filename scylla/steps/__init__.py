@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scylla import records
 from scylla.config import Experiment
-from scylla.layout.paths import ExperimentPaths, RunPaths, run_dir_of
+from scylla.layout.paths import ExperimentPaths, RunPaths, RunRef, run_dir_of
 from scylla.util import joblog, jsonio
 
 
@@ -59,31 +59,29 @@ def experiment_config(root: str | Path, exp: Experiment, log: str) -> None:
         jsonio.write_text(ep.task_rubric, exp.task["rubric"])
 
 
-def run_agent(root, exp: Experiment, tier: str, subtest: str, run: str, log: str, attempt: int):
-
+def run_agent(root: Path, exp: Experiment, ref: RunRef, log: str, attempt: int) -> None:
     from scylla.steps import agent
 
     with job_log(log, f"agent (snakemake try {attempt})"):
-        agent.run_agent(exp, Path(root), tier, subtest, int(run), Path(log), attempt)
+        agent.run_agent(exp, root, ref, Path(log), attempt)
 
 
-def judge_prompt_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
-
+def judge_prompt_(root: Path, exp: Experiment, ref: RunRef, log: str) -> None:
     from scylla.steps import judge_prompt
 
     with job_log(log, "judge_prompt"):
         ep = _ep(root, exp)
-        judge_prompt.write(exp, ep, ep.run(tier, subtest, run))
+        judge_prompt.write(exp, ep, ep.of(ref))
 
 
 def judge(
-    root, exp: Experiment, tier: str, subtest: str, run: str, slot_id: str, log: str, attempt=1
-):
+    root: Path, exp: Experiment, ref: RunRef, slot_id: str, log: str, attempt: int = 1
+) -> None:
     from scylla.steps import judge_slot
 
     with job_log(log, f"judge slot {slot_id}"):
         ep = _ep(root, exp)
-        judge_slot.run_slot(exp, ep.run(tier, subtest, run), slot_id, attempt, Path(log), ep)
+        judge_slot.run_slot(exp, ep.of(ref), slot_id, attempt, Path(log), ep)
 
 
 def ensure_judgments(exp: Experiment, rp: RunPaths, say) -> None:
@@ -100,7 +98,7 @@ def ensure_judgments(exp: Experiment, rp: RunPaths, say) -> None:
             say(f"judge slot {s}: judgment.json {how} (no new judge call)")
 
 
-def ensure_agent_result(exp: Experiment, rp: RunPaths, tier: str, subtest: str, say) -> None:
+def ensure_agent_result(exp: Experiment, ref: RunRef, rp: RunPaths, say) -> None:
     """agent/result.json present and valid: a corrupt one is set aside and parsed again."""
     from scylla.recovery import archive, integrity
     from scylla.steps import agent_result
@@ -111,18 +109,16 @@ def ensure_agent_result(exp: Experiment, rp: RunPaths, tier: str, subtest: str, 
         if rp.agent_result.exists():
             archive.quarantine(rp.dir, [rp.agent_result], "corrupt agent/result.json")
             say("agent/result.json was corrupt: set aside and parsed again from the logs")
-        agent_result.write(rp, exp.agent_for(tier, subtest))
+        agent_result.write(rp, exp.agent_spec(ref.tier, ref.subtest))
 
 
-def make_run_result(
-    exp: Experiment, rp: RunPaths, tier: str, subtest: str, run: int | str, say
-) -> None:
+def make_run_result(exp: Experiment, ref: RunRef, rp: RunPaths, say) -> None:
     """run_result.json from valid inputs only: a corrupt agent/result.json or consensus is
     set aside and derived again first (never spread into the results)."""
     from scylla.judging import consensus
     from scylla.steps import run_result
 
-    ensure_agent_result(exp, rp, tier, subtest, say)
+    ensure_agent_result(exp, ref, rp, say)
     if records.read(rp.consensus, records.valid_consensus) is None:
         ensure_judgments(exp, rp, say)
         if rp.consensus.exists():
@@ -131,18 +127,18 @@ def make_run_result(
             archive.quarantine(rp.dir, [rp.consensus], "corrupt judge/result.json")
             say("judge/result.json was corrupt: set aside and made again from the judgments")
         consensus.write({s: rp.judge_slot(s).judgment for s in exp.slots}, rp.consensus)
-    run_result.write(rp, int(run))
+    run_result.write(rp, ref.run)
 
 
-def run_result_(root, exp: Experiment, tier: str, subtest: str, run: str, log: str) -> None:
+def run_result_(root: str | Path, exp: Experiment, ref: RunRef, log: str) -> None:
     """agent/result.json, judge/result.json and run_result.json of one run (rule run_result:
     Snakemake removed the three before the job, so each is made from the paid files)."""
     with job_log(log, "run_result"):
-        rp = _ep(root, exp).run(tier, subtest, run)
-        make_run_result(exp, rp, tier, subtest, run, lambda m: joblog.append(log, m))
+        rp = _ep(root, exp).of(ref)
+        make_run_result(exp, ref, rp, lambda m: joblog.append(log, m))
 
 
-def derived_record(kind: str, input, output, exp: Experiment, wildcards, log: str) -> None:
+def derived_record(kind: str, input, output, exp: Experiment, ref: RunRef, log: str) -> None:
     """One derived record of an adopted run (rules/adopted.smk), made from the paid files in
     `input` alone: agent/result.json ("agent"), judge/result.json ("consensus") or
     run_result.json ("result"). The other two are left as the original tool wrote them."""
@@ -151,7 +147,7 @@ def derived_record(kind: str, input, output, exp: Experiment, wildcards, log: st
 
     with job_log(log, f"{kind} record (adopted run)"):
         rp = RunPaths(run_dir_of(output[0]))
-        settings = exp.agent_for(wildcards.tier, wildcards.subtest)
+        settings = exp.agent_spec(ref.tier, ref.subtest)
         judgments = dict(zip(exp.slots, map(Path, input.get("judgments", [])), strict=False))
         if kind == "agent":
             jsonio.write_json(output.agent, agent_result.build(rp, settings))
@@ -164,7 +160,7 @@ def derived_record(kind: str, input, output, exp: Experiment, wildcards, log: st
             if isinstance(took, int | float):
                 judge["judge_duration_seconds"] = float(took)
             settings_result = agent_result.build(rp, settings)
-            record = run_result.build(rp, int(wildcards.run), settings_result, judge)
+            record = run_result.build(rp, ref.run, settings_result, judge)
             jsonio.write_json(output.result, record)
 
 
@@ -175,12 +171,13 @@ def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> 
     with job_log(log, "subtest_report"):
         ep = _ep(root, exp)
         for n in range(1, exp.runs + 1):
-            rp = ep.run(tier, subtest, n)
+            ref = RunRef(exp.name, tier, subtest, n)
+            rp = ep.of(ref)
             bad = archive.corrupt_files(rp, [])  # the three derived records, not judgments
             if bad:  # damaged after rule run_result made them: never reported as they are
                 archive.quarantine(rp.dir, bad, "corrupt derived record")
                 joblog.append(log, f"{', '.join(map(str, bad))}: corrupt, set aside, made again")
-                make_run_result(exp, rp, tier, subtest, n, lambda m: joblog.append(log, m))
+                make_run_result(exp, ref, rp, lambda m: joblog.append(log, m))
         reports.write_subtest(ep, exp, tier, subtest)
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from scylla.config import Experiment
+from scylla.layout.paths import RunRef
 from scylla.util import procs, secrets
 
 
@@ -26,9 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)  # ends the agent's whole tree, then the job
     procs.become_subreaper()
     exp = Experiment.from_spec(json.loads(a.spec.read_text()))
-    secrets.register_env(exp.agent.get("env") or {})
-    root = a.run_dir.parents[3]
-    tier, subtest, run = a.run_dir.parts[-3], a.run_dir.parts[-2], a.run_dir.name[4:]
+    secrets.register_env(dict(exp.agent_spec().env))
+    root, ref = RunRef.root_of(a.run_dir), RunRef.from_run_dir(a.run_dir)
     from scylla import steps
     from scylla.agents.base import InfraError
     from scylla.recovery import failures, stopping
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         earlier = stopping.stopped(Path.cwd()) if a.rule in ("agent", "judge") else None
         if earlier is not None:  # this scheduler was stopped: start no paid call
             raise InfraError("stopped", f"not started: {earlier['message']}")
-        _dispatch(steps, a, root, exp, tier, subtest, run)
+        _dispatch(steps, a, root, exp, ref)
     except InfraError as exc:
         if exc.fatal:  # waiting cannot heal it: no new paid job in this scheduler
             fix = failures.fix_for(exc.kind)
@@ -59,13 +59,13 @@ def _terminated(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def _dispatch(steps, a: argparse.Namespace, root, exp, tier, subtest, run) -> None:
+def _dispatch(steps, a: argparse.Namespace, root: Path, exp: Experiment, ref: RunRef) -> None:
     if a.rule == "agent":
-        steps.run_agent(root, exp, tier, subtest, run, a.log, a.attempt)
+        steps.run_agent(root, exp, ref, a.log, a.attempt)
     elif a.rule == "judge_prompt":
-        steps.judge_prompt_(root, exp, tier, subtest, run, a.log)
+        steps.judge_prompt_(root, exp, ref, a.log)
     else:
-        steps.judge(root, exp, tier, subtest, run, a.slot, a.log, a.attempt)
+        steps.judge(root, exp, ref, a.slot, a.log, a.attempt)
 
 
 if __name__ == "__main__":

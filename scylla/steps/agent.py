@@ -21,13 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scylla import records, spend
+from scylla import spend
 from scylla.agents import AgentContext, InfraError, get_adapter, workspace
 from scylla.agents.base import backoff_seconds
 from scylla.agents.claude_json import find_result_object, parse_usage
 from scylla.config import Experiment, meaning
+from scylla.config.specs import AgentSpec
 from scylla.layout import paths
 from scylla.recovery import archive, attempts
+from scylla.recovery.agent_attempt import current
 from scylla.util import joblog, jsonio, procs, secrets
 from scylla.util.process import KILL_GRACE_SECONDS, ProcessResult
 from scylla.util.secrets import redact_env
@@ -39,11 +41,6 @@ SETUP_SECONDS = 300.0  # worktree, task repo: on top of the agent's own timeout
 
 def _log(log: Path, message: str) -> None:
     joblog.append(log, message)
-
-
-def agent_files(rp: paths.RunPaths) -> dict[str, Path]:
-    """{file in the attempt directory: the declared output it is promoted to}."""
-    return {rel: rp.dir / rel for rel in paths.AGENT_FILES.values()}
 
 
 def replay_script(call: dict[str, Any]) -> str:
@@ -79,8 +76,8 @@ def command_log(call: dict[str, Any]) -> dict[str, Any]:
                 "cwd": call["cwd"],
                 "env_vars": call["env_vars"],
                 "exit_code": call["exit_code"],
-                "stdout_file": "stdout.log",
-                "stderr_file": "stderr.log",
+                "stdout_file": Path(paths.AGENT_FILES["stdout"]).name,
+                "stderr_file": Path(paths.AGENT_FILES["stderr"]).name,
                 "duration_seconds": call["duration_seconds"],
                 "timed_out": call["timed_out"],
             }
@@ -136,7 +133,7 @@ def write_files(att: attempts.Attempt) -> None:
 def promote(rp: paths.RunPaths, att: attempts.Attempt) -> None:
     """Copy the attempt's agent files into run_NN/agent/ and point run_NN/workspace at its
     worktree (only while it is the newest attempt: see attempts.promote)."""
-    attempts.promote(rp.attempts, att, agent_files(rp))
+    attempts.promote(rp.attempts, att, rp.agent_copies)
     link_workspace(rp, att)
 
 
@@ -152,8 +149,8 @@ def link_workspace(rp: paths.RunPaths, att: attempts.Attempt) -> None:
     os.replace(tmp, rp.workspace)
 
 
-def _backoff(agent: dict[str, Any], attempt: int, log: Path) -> None:
-    delay = backoff_seconds(agent.get("rate_limit_backoff", 30), attempt)
+def _backoff(agent: AgentSpec, attempt: int, log: Path) -> None:
+    delay = backoff_seconds(agent.rate_limit_backoff, attempt)
     _log(log, f"rate limited: waiting {delay:.0f}s before failing the job for a retry")
     time.sleep(delay)
 
@@ -175,7 +172,7 @@ def _call(
         workspace=ws,
         prompt=exp.task["prompt"],
         prompt_file=att.path(rel["prompt"]),
-        agent=exp.agent_for(tier, subtest),
+        agent=exp.agent_spec(tier, subtest),
         subtest=sub,
         task=exp.task,
         run_dir=rp.dir,
@@ -193,7 +190,7 @@ def _call(
     result = get_adapter(ctx.agent).run(ctx)
     for out in (ctx.stdout_path, ctx.stderr_path):  # an agent may print its environment
         if out is not None:
-            secrets.scrub_file(out)
+            jsonio.scrub_file(out)
     if result.exit_code < 0 and not result.timed_out:
         # killed by a signal nobody here sent (the OOM killer, a kill -9): not the agent's doing
         raise InfraError("killed", f"the agent was killed by signal {-result.exit_code}", result)
@@ -207,15 +204,14 @@ def _before_agent(ep: paths.ExperimentPaths, exp: Experiment, rp: paths.RunPaths
     archive.archive_judging(rp)
 
 
-def run_agent(
-    exp: Experiment, root: Path, tier: str, subtest: str, run: int, log: Path, attempt: int = 1
-) -> None:
+def run_agent(exp: Experiment, root: Path, ref: paths.RunRef, log: Path, attempt: int = 1) -> None:
     ep = exp.paths_under(root)
-    rp = ep.run(tier, subtest, run)
-    _log(log, f"agent {exp.name}/{tier}/{subtest}/run_{run:02d} (snakemake try {attempt})")
+    rp = ep.of(ref)
+    tier, subtest, run = ref.tier, ref.subtest, ref.run
+    _log(log, f"agent {ref} (snakemake try {attempt})")
     wanted = meaning.agent(exp, tier, subtest)
     current(rp)
-    budget = float(exp.agent_for(tier, subtest)["timeout"]) + KILL_GRACE_SECONDS + SETUP_SECONDS
+    budget = float(exp.agent_spec(tier, subtest).timeout) + KILL_GRACE_SECONDS + SETUP_SECONDS
     got = attempts.claim(
         rp.attempts,
         "agent",
@@ -256,7 +252,7 @@ def run_agent(
             )
             spend.record(ep, att)
             if exc.kind == "rate_limit":
-                _backoff(exp.agent_for(tier, subtest), attempt, log)
+                _backoff(exp.agent_spec(tier, subtest), attempt, log)
             raise
         except BaseException as exc:
             with contextlib.suppress(Exception):
@@ -323,58 +319,6 @@ def _salvage(att: attempts.Attempt) -> bool:
         },
     )
     return True
-
-
-def rebuild_record(rp: paths.RunPaths, att: attempts.Attempt) -> bool:
-    """A damaged attempt.json made again from the attempt's own files (its timing.json holds
-    the meaning, command_log.json the call, stdout.log the cost). False when they cannot."""
-    rel = paths.AGENT_FILES
-    timing = records.read(att.path(rel["timing"]), records.valid_timing)
-    log = records.read(att.path(rel["command_log"]), records.valid_command_log)
-    if timing is None or log is None or "meaning" not in timing:
-        return False
-    cmd = log["commands"][-1]
-    stdout = jsonio.read_text(att.path(rel["stdout"]))
-    usage = parse_usage(stdout, int(cmd["exit_code"]))
-    att.record.update(
-        kind="agent",
-        number=att.number,
-        state=attempts.FINISHED,
-        meaning=timing["meaning"],
-        key="",
-        exit_code=int(cmd["exit_code"]),
-        cost_usd=usage.cost_usd,
-        rebuilt_at=attempts.now(),
-        call={
-            "argv": cmd.get("command", []),
-            "cwd": cmd.get("cwd", ""),
-            "exit_code": int(cmd["exit_code"]),
-            "duration_seconds": cmd.get("duration_seconds", 0.0),
-            "timed_out": bool(cmd.get("timed_out", timing.get("timed_out", False))),
-            "leftover_processes": 0,
-            "agent_duration_seconds": timing["agent_duration_seconds"],
-            "measured_at": timing.get("measured_at", attempts.now()),
-            "env_vars": cmd.get("env_vars", {}),
-            "configured_env": {},
-        },
-    )
-    promoted = records.read(rp.agent_timing, records.valid_timing)
-    if promoted is not None and promoted.get("attempt") == att.number:
-        att.record["promoted_at"] = att.record["rebuilt_at"]
-        att.record["files"] = {
-            r: attempts.file_facts(att.path(r)) for r in agent_files(rp) if att.path(r).is_file()
-        }
-    att.save()
-    return True
-
-
-def current(rp: paths.RunPaths) -> attempts.Attempt | None:
-    """The run's newest agent attempt; a damaged record is rebuilt from its files first."""
-    att = attempts.current(rp.attempts)
-    if att is not None and att.corrupt:
-        with attempts.locked(rp.attempts):
-            rebuild_record(rp, att)
-    return att
 
 
 def _complete_enough(att: attempts.Attempt) -> bool:

@@ -11,12 +11,13 @@ from typing import Any
 
 from scylla import records
 from scylla.agents import get_adapter
+from scylla.config.specs import AgentSpec
 from scylla.layout.paths import RunPaths
 from scylla.recovery import integrity
 from scylla.util import jsonio
 
 
-def build(rp: RunPaths, agent: dict[str, Any]) -> dict[str, Any]:
+def build(rp: RunPaths, agent: AgentSpec) -> dict[str, Any]:
     integrity.heal_agent_files(rp)
     log = records.read(rp.agent_command_log, records.valid_command_log)
     if log is None:
@@ -44,10 +45,10 @@ def build(rp: RunPaths, agent: dict[str, Any]) -> dict[str, Any]:
         "subtype": usage.subtype,
         "timed_out": bool(timing.get("timed_out", False)),
         "session_id": usage.session_id,
-        "adapter": agent.get("adapter", "claude-code"),
-        "model": agent.get("model"),
+        "adapter": agent.adapter,
+        "model": agent.model,
     }
 
 
-def write(rp: RunPaths, agent: dict[str, Any]) -> None:
+def write(rp: RunPaths, agent: AgentSpec) -> None:
     jsonio.write_json(rp.agent_result, build(rp, agent))

@@ -16,8 +16,10 @@ from scylla.agents import workspace
 from scylla.agents.claude_json import find_result_object
 from scylla.config import Experiment, meaning
 from scylla.judging import checks, rubric
+from scylla.layout import paths
 from scylla.layout.paths import WORKSPACE_DIR, ExperimentPaths, RunPaths
 from scylla.recovery import attempts, integrity
+from scylla.recovery.agent_attempt import current
 from scylla.util import hashing, jsonio
 from scylla.util.gitutil import git, locked
 
@@ -68,23 +70,15 @@ def render(exp: Experiment, answer: str, changes: dict[str, str], before: dict, 
     return "\n\n".join(s.rstrip() + "\n" for s in sections)
 
 
-def prompt_files(rp: RunPaths) -> dict[str, Path]:
-    """{file in the agent attempt: its promoted copy}: the judge prompt belongs to the attempt
-    it judges, and is made once per attempt (every judge and re-judge reads that copy)."""
-    return {"prompt": rp.judge_prompt, "diff": rp.diff, "checks": rp.checks}
-
-
 def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
     integrity.heal_agent_files(rp)
     wanted = meaning.judge_prompt(exp)
-    from scylla.steps.agent import current
-
     att = current(rp)
     if att is None or not att.record.get("promoted_at"):
-        _make(exp, ep, rp.workspace, rp.agent_output, prompt_files(rp))
+        _make(exp, ep, rp.workspace, rp.agent_output, rp.prompt_copies)
         return
     made = att.record.get("judge_prompt") or {}
-    files = prompt_files(rp)
+    files = rp.prompt_copies
     staged = {role: att.path(dest.name) for role, dest in files.items()}
     fresh = made.get("meaning", {}).get("digest") == wanted.digest and all(
         staged[n].is_file() and attempts.sha256(staged[n]) == made.get("sha256", {}).get(n)
@@ -122,7 +116,7 @@ def ensure_baseline(exp: Experiment, ep: ExperimentPaths) -> dict[str, Any]:
     """The rubric checks on the untouched task commit, run once and cached per rubric+commit."""
     info = workspace.ensure_task_repo(exp.task, ep.task_repo, ep.task_marker)
     key = hashing.digest({"rubric": exp.task["rubric"], "commit": info["commit"]})
-    with locked(ep.task_dir / ".baseline.lock"):
+    with locked(ep.task_dir / paths.BASELINE_LOCK):
         cached = jsonio.read_json_object(ep.baseline)
         if cached and cached.get("key") == key:
             return cached["results"]
@@ -136,12 +130,12 @@ def _run_baseline(exp: Experiment, ep: ExperimentPaths, commit: str) -> dict[str
     repo = ep.task_repo.resolve()
     with tempfile.TemporaryDirectory(dir=ep.task_dir, prefix=".baseline-") as tmp:
         ws = (Path(tmp) / "ws").resolve()
-        with locked(repo / ".git" / "scylla-worktree.lock"):
+        with locked(repo / ".git" / paths.WORKTREE_LOCK):
             git("worktree", "add", "--quiet", "--detach", str(ws), commit, cwd=repo)
         try:
             results = checks.run_checks(rub, ws)
         finally:
-            with locked(repo / ".git" / "scylla-worktree.lock"):
+            with locked(repo / ".git" / paths.WORKTREE_LOCK):
                 git("worktree", "remove", "--force", str(ws), cwd=repo, check=False)
                 git("worktree", "prune", cwd=repo, check=False)
     return results

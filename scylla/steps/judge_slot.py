@@ -18,24 +18,19 @@ from typing import Any
 from scylla import records, spend
 from scylla.agents.base import InfraError, backoff_seconds
 from scylla.config import Experiment, meaning
+from scylla.config.specs import JudgeSpec
 from scylla.judging import checks, llm, rubric
 from scylla.judging.grading import grade_for
 from scylla.judging.parse import extract_json, validate
 from scylla.layout import paths
 from scylla.layout.paths import JudgePaths, RunPaths
 from scylla.recovery import attempts, failures
-from scylla.steps.run_result import agent_failed
+from scylla.recovery.agent_attempt import current
 from scylla.util import joblog, jsonio, procs
 
-SYSTEM_PROMPT = "system_prompt.md"
-PROMPT_COPY = "judge_prompt.md"
-STDERR = "stderr.log"
-
-
-def slot_files(jp: JudgePaths) -> dict[str, Path]:
-    """{file in the attempt directory: where it is promoted to} (declared outputs first)."""
-    names = [*paths.JUDGE_FILES.values(), STDERR, SYSTEM_PROMPT]
-    return {name: jp.dir / name for name in names}
+SYSTEM_PROMPT = paths.JUDGE_SYSTEM_PROMPT
+PROMPT_COPY = paths.JUDGE_PROMPT
+STDERR = paths.JUDGE_STDERR
 
 
 def _invalid(error: str, status: str) -> dict[str, Any]:
@@ -53,7 +48,7 @@ def _invalid(error: str, status: str) -> dict[str, Any]:
 
 def agent_left_nothing(rp: RunPaths) -> bool:
     """Judged from the output alone: judges do not depend on agent/result.json."""
-    return agent_failed({}, jsonio.read_text(rp.agent_output))
+    return failures.agent_failed({}, jsonio.read_text(rp.agent_output))
 
 
 def _checks_judgment(rp: RunPaths, rub: rubric.Rubric) -> dict[str, Any]:
@@ -90,7 +85,7 @@ def from_response(response: str, pass_threshold: float) -> dict[str, Any] | None
 
 def _llm_judgment(
     exp: Experiment,
-    cfg: dict[str, Any],
+    cfg: JudgeSpec,
     rp: RunPaths,
     jp: JudgePaths,
     att: attempts.Attempt,
@@ -130,8 +125,6 @@ def _llm_judgment(
 
 def prompt_key(rp: RunPaths) -> str:
     """What a judgment is made from: the agent attempt and the exact judge prompt."""
-    from scylla.steps.agent import current
-
     att = current(rp)
     number = att.number if att is not None else 0
     prompt = rp.judge_prompt
@@ -147,7 +140,7 @@ def run_slot(
     log: Path | None = None,
     ep: paths.ExperimentPaths | None = None,
 ) -> None:
-    cfg = exp.judge(slot)
+    cfg = exp.judge_spec(slot)
     jp = rp.judge_slot(slot)
 
     def say(msg: str) -> None:
@@ -163,7 +156,7 @@ def run_slot(
     for old in attempts.listing(jp.attempts):
         if old.corrupt and rebuild_record(jp, old, key):
             say(f"judge attempt {old.number}: its damaged record was rebuilt from its files")
-    budget = 2 * float(cfg.get("timeout", 300)) + 120
+    budget = 2 * float(cfg.timeout) + 120
     got = attempts.claim(
         jp.attempts,
         "judge",
@@ -176,7 +169,7 @@ def run_slot(
     att = got.attempt
     if got.adopted:
         say(f"adopting judge attempt {att.number}: it finished earlier; no new judge call")
-        attempts.promote(jp.attempts, att, slot_files(jp))
+        attempts.promote(jp.attempts, att, jp.copies)
         return
     os.environ[procs.ATTEMPT_VAR] = att.marker  # this job is part of the attempt too
     with attempts.Heartbeat(att):
@@ -208,12 +201,12 @@ def run_slot(
         )
         if ep is not None:
             spend.record(ep, att)
-    attempts.promote(jp.attempts, att, slot_files(jp))
+    attempts.promote(jp.attempts, att, jp.copies)
 
 
 def _judge(
     exp: Experiment,
-    cfg: dict[str, Any],
+    cfg: JudgeSpec,
     rp: RunPaths,
     jp: JudgePaths,
     att: attempts.Attempt,
@@ -227,14 +220,14 @@ def _judge(
     extra: dict[str, Any] = {"attempts": 0, "token_stats": {}, "cost_usd": 0.0}
     if agent_left_nothing(rp):
         judgment = _invalid("the agent left no output to judge", "agent_failed")
-    elif cfg["adapter"] == "checks":
+    elif cfg.adapter == "checks":
         judgment = _checks_judgment(rp, rub)
     else:
         try:
             judgment, extra = _llm_judgment(exp, cfg, rp, jp, att, rub)
         except InfraError as exc:
             if exc.kind == "rate_limit":
-                time.sleep(backoff_seconds(cfg.get("rate_limit_backoff", 30), attempt))
+                time.sleep(backoff_seconds(cfg.rate_limit_backoff, attempt))
             raise
     for name in (paths.JUDGE_FILES["response"], paths.JUDGE_FILES["stdout"], STDERR):
         if not att.path(name).exists():
@@ -248,9 +241,7 @@ def _judge(
     )
     judgment = {
         **judgment,
-        "judge_number": int(slot),
-        "model": cfg.get("model", cfg["adapter"]),
-        "adapter": cfg["adapter"],
+        **_identity(cfg),
         **extra,
         "judge_duration_seconds": duration,
         "attempt": att.number,
@@ -286,7 +277,7 @@ def rebuild_record(jp: JudgePaths, att: attempts.Attempt, key: str) -> bool:
         if promoted.is_file() and promoted.read_bytes() == att.path(promoted.name).read_bytes():
             att.record["promoted_at"] = att.record["rebuilt_at"]
             att.record["files"] = {
-                r: attempts.file_facts(att.path(r)) for r in slot_files(jp) if att.path(r).is_file()
+                r: attempts.file_facts(att.path(r)) for r in jp.copies if att.path(r).is_file()
             }
         att.save()
     return True
@@ -319,7 +310,7 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
             jsonio.write_json(
                 damaged,
                 {
-                    **_identity(cfg=exp.judge(slot), slot=slot),
+                    **_identity(exp.judge_spec(slot)),
                     **made,
                     **_call_facts(att),
                     "attempt": att.number,
@@ -331,7 +322,7 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
         else:
             how = f"restored from judge attempt {att.number}"
         _set_aside(rp, jp)
-        attempts.promote(jp.attempts, att, slot_files(jp))
+        attempts.promote(jp.attempts, att, jp.copies)
         return how
     if att is None:
         made = from_response(jsonio.read_text(jp.response), rub.pass_threshold)
@@ -339,7 +330,7 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
             return None
         _set_aside(rp, jp)
         jsonio.write_json(
-            jp.judgment, {**_identity(cfg=exp.judge(slot), slot=slot), **made, "rederived": True}
+            jp.judgment, {**_identity(exp.judge_spec(slot)), **made, "rederived": True}
         )
         return "re-derived from response.txt"
     return None
@@ -365,12 +356,8 @@ def _call_facts(att: attempts.Attempt) -> dict[str, Any]:
     }
 
 
-def _identity(cfg: dict[str, Any], slot: str) -> dict[str, Any]:
-    return {
-        "judge_number": int(slot),
-        "model": cfg.get("model", cfg["adapter"]),
-        "adapter": cfg["adapter"],
-    }
+def _identity(cfg: JudgeSpec) -> dict[str, Any]:
+    return {"judge_number": cfg.slot, "model": cfg.name, "adapter": cfg.adapter}
 
 
 def _set_aside(rp: RunPaths, jp: JudgePaths) -> None:

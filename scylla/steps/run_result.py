@@ -9,16 +9,6 @@ from scylla.layout.paths import RunPaths
 from scylla.recovery import failures
 from scylla.util import jsonio
 
-FAILURE_TOKENS = records.TOKEN_KEYS
-
-
-def agent_failed(agent: dict[str, Any], output_text: str) -> bool:
-    """The agent left nothing usable: empty output, or the infra-failure signature."""
-    if not output_text.strip():
-        return True
-    tokens = agent.get("token_stats") or {}
-    return agent.get("exit_code") == -1 and not any(tokens.get(k) for k in FAILURE_TOKENS)
-
 
 def build(
     rp: RunPaths,
@@ -47,7 +37,7 @@ def build(
     agent_s = float(timing.get("agent_duration_seconds") or 0.0)
     judge_s = float(judge.get("judge_duration_seconds") or 0.0)
     output = jsonio.read_text(rp.agent_output)
-    failed = agent_failed(agent, output)
+    failed = failures.agent_failed(agent, output)
     why_class, why = failures.of_agent_result(agent, output)
     if not why_class and not judge.get("is_valid"):
         invalid = [j for j in judge.get("judges", []) if not j.get("is_valid")]

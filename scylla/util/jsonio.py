@@ -73,3 +73,17 @@ def read_text(path: str | os.PathLike[str], default: str = "") -> str:
         return Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return default
+
+
+def scrub_file(path: os.PathLike[str] | str) -> bool:
+    """Scrub a file written by another program (an agent's stdout.log); True if it changed."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    clean = secrets.scrub(text)
+    if clean == text:
+        return False
+    write_text(path, clean)
+    return True
