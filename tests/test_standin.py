@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -321,6 +322,49 @@ def test_claude_md_raises_good_outcomes(tmp_path: Path) -> None:
     assert 0.60 < good_share(rich) < 0.70
 
 
+def old_seed(model: str, cwd: Path, prompt: str, salt: str) -> bytes:
+    """make_seed as it was before durations were masked: the prompt hashed as it is."""
+    digest = hashlib.sha256()
+    parts = list(cwd.parts)
+    if len(parts) >= 3 and parts[-3] == "attempts" and parts[-2].isdigit():
+        del parts[-3:-1]
+    for part in (model, "/".join(parts[-4:]), prompt, salt):
+        data = part.encode("utf-8", "surrogateescape")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.digest()
+
+
+def test_seed_without_durations_is_unchanged(ws: Path) -> None:
+    prompts = [(TASK / "prompt.md").read_text(), "same prompt", "version 1.2.3 took 12s"]
+    for prompt in prompts:
+        assert claude.mask_durations(prompt) == prompt
+        for salt in ("0", "7"):
+            assert claude.make_seed("m", ws, prompt, salt) == old_seed("m", ws, prompt, salt)
+    attempt = ws / "attempts" / "2" / "workspace"
+    assert claude.make_seed("m", attempt, "p", "0") == old_seed("m", attempt, "p", "0")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("6 failed, 6 deselected in 0.26s", "6 failed, 6 deselected in 0.31s"),
+        ("3 passed in 61.23s (0:01:01)", "3 passed in 59.80s (0:00:59)"),
+        ("0.01s call tests/test_core.py::test_x", "0.12s call tests/test_core.py::test_x"),
+    ],
+)
+def test_judge_seed_ignores_durations(ws: Path, first: str, second: str) -> None:
+    prompts = [judge_prompt("FAILED", f"\n```\n{line}\n```\n") for line in (first, second)]
+    assert prompts[0] != prompts[1]
+    seeds = [claude.make_seed("claude-opus-4-5-20251101", ws, p, "0") for p in prompts]
+    assert seeds[0] == seeds[1]
+    assert seeds[0] != old_seed("claude-opus-4-5-20251101", ws, prompts[0], "0")
+    outs = [standin(JUDGE, ws, stdin=prompt).stdout for prompt in prompts]
+    assert outs[0] == outs[1] and outs[0]
+    other = judge_prompt("FAILED", "\n```\n7 failed in 0.26s\n```\n")  # a count is no duration
+    assert claude.make_seed("claude-opus-4-5-20251101", ws, other, "0") != seeds[0]
+
+
 # ------------------------------------------------------------------ judge role
 
 
@@ -494,12 +538,26 @@ def test_mode_file_pops_in_order(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", [TASK / "rubric.yaml", FIXTURE / "rubric.yaml"])
-def test_mini_yaml_matches_pyyaml(path: Path) -> None:
-    yaml = pytest.importorskip("yaml")
+def test_rubric_yaml_loads(path: Path) -> None:
     if not path.is_file():
         pytest.skip(f"{path} not available")
+    import yaml
+
     text = path.read_text()
-    assert claude.parse_yaml(text) == yaml.safe_load(text)
+    specs = yaml.safe_load(text)["categories"]
+    rubric = claude.load_rubric(f"## Rubric\n\n```yaml\n{text}```\n")
+    assert [cat.name for cat in rubric.categories] == list(specs)
+    for cat in rubric.categories:
+        assert [item.id for item in cat.items] == [raw["id"] for raw in specs[cat.name]["items"]]
+
+
+def test_rubric_that_is_not_yaml_falls_back() -> None:
+    with pytest.raises(ValueError):
+        claude.parse_yaml("categories: [\n")
+    rubric = claude.load_rubric("## Rubric\n\n```yaml\ncategories: [\n```\n")
+    assert [(cat.name, [i.id for i in cat.items]) for cat in rubric.categories] == [
+        ("overall_quality", ["OQ1"])
+    ]
 
 
 def test_demo_task_layout() -> None:

@@ -11,11 +11,16 @@ network. Two roles, chosen from the flags:
   ``CLAUDE_STANDIN_SOLUTION`` (good / partial / bad / max_turns / nothing, drawn from the seed;
   a non-empty ``CLAUDE.md`` in the cwd raises the chance of "good").
 
+Being a test double of an outside program, it keeps its own rubric reading and grading on
+purpose rather than importing scylla's (a scylla bug must not hide in both).
+
 Environment:
 
 * ``CLAUDE_STANDIN_SEED`` (default "0"): salt of the seed. The seed is sha256 of the resolved
   model, the last 4 components of the cwd (an ``attempts/<k>`` pair left out, so every attempt
   of a run draws alike), the prompt text and this salt; the same inputs give the same stdout.
+  Durations in the prompt (``in 0.26s``, see ``DURATION_RE``) are masked before hashing, so a
+  judge prompt quoting test output draws alike on every run of the same code.
 * ``CLAUDE_STANDIN_DELAY`` (float seconds, default 0.05): sleep before answering.
 * ``CLAUDE_STANDIN_SOLUTION``: path of a ``git apply``-able patch, relative to the cwd.
 * ``CLAUDE_STANDIN_MODE``: a mode for every call; ``CLAUDE_STANDIN_MODE_FILE``: path of a JSON
@@ -137,13 +142,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 # --------------------------------------------------------------------------- determinism
 
 
+# A duration in decimal seconds, as build and test tools print it: pytest's "in 0.26s" and
+# "in 61.23s (0:01:01)", --durations' "0.01s call", time's "0m1.234s". Judge prompts quote
+# such output; the seed sees "<duration>" instead, so a rerun of the same code draws alike.
+# Text without a match (every agent prompt) is hashed unchanged.
+DURATION_RE = re.compile(r"(?<![\d.])\d+\.\d+s\b(?: \(\d+:\d\d:\d\d\))?")
+
+
+def mask_durations(text: str) -> str:
+    """``text`` with every DURATION_RE match replaced by ``<duration>``."""
+    return DURATION_RE.sub("<duration>", text)
+
+
 def make_seed(model: str, cwd: Path, prompt: str, salt: str) -> bytes:
-    """sha256 over (model, last 4 cwd components, prompt, salt), length-prefixed."""
+    """sha256 over (model, last 4 cwd components, prompt, salt), length-prefixed.
+
+    Durations in the prompt are masked first (DURATION_RE): they differ from run to run.
+    """
     digest = hashlib.sha256()
     parts = list(cwd.parts)
     if len(parts) >= 3 and parts[-3] == "attempts" and parts[-2].isdigit():
         del parts[-3:-1]  # run_NN/attempts/<k>/workspace: every attempt of a run alike
-    for part in (model, "/".join(parts[-4:]), prompt, salt):
+    for part in (model, "/".join(parts[-4:]), mask_durations(prompt), salt):
         data = part.encode("utf-8", "surrogateescape")
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
@@ -668,123 +688,20 @@ def run_agent(call: Call, mode: str) -> Reply:
     )
 
 
-# --------------------------------------------------------------------------- mini yaml
-
-
-def _strip_comment(line: str) -> str:
-    quote = ""
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if quote:
-            if char == "\\" and quote == '"':
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'" and (not line[:index].strip() or line[:index].rstrip()[-1] in ":-[,{"):
-            quote = char
-        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
-            return line[:index].rstrip()
-        index += 1
-    return line.rstrip()
-
-
-def _yaml_lines(text: str) -> list[tuple[int, str]]:
-    lines = []
-    for raw in text.splitlines():
-        line = _strip_comment(raw.replace("\t", "    "))
-        if line.strip() and line.strip() != "---":
-            lines.append((len(line) - len(line.lstrip(" ")), line.strip()))
-    return lines
-
-
-_KEY_RE = re.compile(r"""^("[^"]*"|'[^']*'|[^\s"'#][^:]*?)\s*:(?:\s+(.*))?$""")
-
-
-def _is_item(text: str) -> bool:
-    return text == "-" or text.startswith("- ")
-
-
-def yaml_scalar(text: str) -> Any:
-    text = text.strip()
-    if text[:1] == '"':
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text.strip('"')
-    if text[:1] == "'":
-        return text[1:-1].replace("''", "'")
-    if text.startswith("[") and text.endswith("]"):
-        return [yaml_scalar(part) for part in text[1:-1].split(",") if part.strip()]
-    lowered = text.lower()
-    constants = {"true": True, "yes": True, "false": False, "no": False, "null": None, "~": None}
-    if lowered in constants:
-        return constants[lowered]
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _parse_value(lines: list[tuple[int, str]], index: int, indent: int, rest: str) -> Any:
-    """Value of a ``key:`` line at ``indent`` whose inline text is ``rest``."""
-    if rest and rest[0] in "|>":
-        parts = []
-        while index < len(lines) and lines[index][0] > indent:
-            parts.append(lines[index][1])
-            index += 1
-        return ("\n" if rest[0] == "|" else " ").join(parts), index
-    if rest:
-        return yaml_scalar(rest), index
-    if index < len(lines):
-        child_indent, child_text = lines[index]
-        if child_indent > indent or (child_indent == indent and _is_item(child_text)):
-            return _parse_node(lines, index, child_indent)
-    return None, index
-
-
-def _parse_map(lines: list[tuple[int, str]], index: int, indent: int) -> tuple[Any, int]:
-    result: dict[str, Any] = {}
-    while index < len(lines) and lines[index][0] == indent and not _is_item(lines[index][1]):
-        match = _KEY_RE.match(lines[index][1])
-        if match is None:
-            raise ValueError(f"not a mapping entry: {lines[index][1]!r}")
-        key = str(yaml_scalar(match.group(1)))
-        result[key], index = _parse_value(lines, index + 1, indent, (match.group(2) or "").strip())
-    return result, index
-
-
-def _parse_list(lines: list[tuple[int, str]], index: int, indent: int) -> tuple[Any, int]:
-    items: list[Any] = []
-    while index < len(lines) and lines[index][0] == indent and _is_item(lines[index][1]):
-        text = lines[index][1]
-        body = text[1:].lstrip()
-        if not body:
-            value, index = _parse_value(lines, index + 1, indent, "")
-        elif _KEY_RE.match(body) and body[0] not in "\"'":
-            sub_indent = indent + len(text) - len(body)
-            lines[index] = (sub_indent, body)
-            value, index = _parse_map(lines, index, sub_indent)
-        else:
-            value, index = yaml_scalar(body), index + 1
-        items.append(value)
-    return items, index
-
-
-def _parse_node(lines: list[tuple[int, str]], index: int, indent: int) -> tuple[Any, int]:
-    if _is_item(lines[index][1]):
-        return _parse_list(lines, index, indent)
-    return _parse_map(lines, index, indent)
+# --------------------------------------------------------------------------- rubric yaml
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse the block-style YAML subset used by rubrics (maps, lists, scalars, comments)."""
-    lines = _yaml_lines(text)
-    if not lines:
-        return None
-    return _parse_node(lines, 0, lines[0][0])[0]
+    """The rubric yaml block of a judge prompt, parsed by ``yaml.safe_load``.
+
+    Raises ``ValueError`` (``yaml.YAMLError`` is one) on text that is not YAML.
+    """
+    import yaml  # lazily: agent calls, most of all calls, never read a rubric
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"rubric is not YAML: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- judge role
@@ -852,7 +769,7 @@ def load_rubric(prompt: str) -> Rubric:
     if block is not None:
         try:
             data = parse_yaml(block)
-        except (ValueError, IndexError):
+        except ValueError:
             data = None
     data = data if isinstance(data, dict) else {}
     specs = data.get("categories")
