@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-faults test-cluster test-container image lint format rulegraph bench bench-reports clean-demo install
+.PHONY: demo test test-configs test-faults test-cluster test-container image lint format rulegraph bench bench-reports clean-demo install
 
 install: $(STAMP)
 
@@ -46,12 +46,18 @@ image:
 test-container: $(STAMP)
 	$(BIN)/python -m pytest -q -s tests/container
 
+## Dry-run every checked-in config in .test/config/ (as snakemake-workflows' CI does), each in a
+## temporary directory: snakemake -n must succeed and schedule the config's `# expected-jobs`.
+test-configs: $(STAMP)
+	$(BIN)/python .test/dry_run.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 	$(BIN)/mypy
+	$(BIN)/python .test/dry_run.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .
