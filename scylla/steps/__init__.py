@@ -150,18 +150,18 @@ def derived_record(kind: str, input, output, exp: Experiment, ref: RunRef, log: 
         settings = exp.agent_spec(ref.tier, ref.subtest)
         judgments = dict(zip(exp.slots, map(Path, input.get("judgments", [])), strict=False))
         if kind == "agent":
-            jsonio.write_json(output.agent, agent_result.build(rp, settings))
+            agent_result.build(rp, settings).write(output.agent)
         elif kind == "consensus":
-            jsonio.write_json(output.consensus, consensus.build_from(judgments))
+            consensus.build_from(judgments).write(output.consensus)
         else:
             judge = consensus.build_from(judgments)
             # the original's own measure of the judging, where it kept one
             took = (jsonio.read_json_object(rp.judge_timing) or {}).get("judge_duration_seconds")
             if isinstance(took, int | float):
-                judge["judge_duration_seconds"] = float(took)
+                judge.judge_duration_seconds = float(took)
             settings_result = agent_result.build(rp, settings)
             record = run_result.build(rp, ref.run, settings_result, judge)
-            jsonio.write_json(output.result, record)
+            record.write(output.result)
 
 
 def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> None:

@@ -7,8 +7,6 @@ message naming the file, instead of turning a successful run into `exit_code -1`
 
 from __future__ import annotations
 
-from typing import Any
-
 from scylla import records
 from scylla.agents import get_adapter
 from scylla.config.specs import AgentSpec
@@ -17,7 +15,7 @@ from scylla.recovery import integrity
 from scylla.util import jsonio
 
 
-def build(rp: RunPaths, agent: AgentSpec) -> dict[str, Any]:
+def build(rp: RunPaths, agent: AgentSpec) -> records.AgentResult:
     integrity.heal_agent_files(rp)
     log = records.read(rp.agent_command_log, records.valid_command_log)
     if log is None:
@@ -32,23 +30,23 @@ def build(rp: RunPaths, agent: AgentSpec) -> dict[str, Any]:
     stderr = jsonio.read_text(rp.agent_stderr)
     exit_code = int(log["commands"][-1]["exit_code"])
     usage = get_adapter(agent).parse(stdout, stderr, exit_code)
-    return {
-        "exit_code": exit_code,
-        "stdout": stdout,
-        "stderr": stderr,
-        "token_stats": usage.token_stats,
+    return records.AgentResult(
+        exit_code=exit_code,
+        stdout=stdout,
+        stderr=stderr,
+        token_stats=records.TokenStats.from_dict(usage.token_stats),
         # null, never 0, when the CLI left no final answer to read it from
-        "cost_usd": usage.cost_usd if usage.cost_known else None,
-        "cost_known": usage.cost_known,
-        "api_calls": usage.api_calls,
-        "is_error": usage.is_error or exit_code != 0,
-        "subtype": usage.subtype,
-        "timed_out": bool(timing.get("timed_out", False)),
-        "session_id": usage.session_id,
-        "adapter": agent.adapter,
-        "model": agent.model,
-    }
+        cost_usd=usage.cost_usd if usage.cost_known else None,
+        cost_known=usage.cost_known,
+        api_calls=usage.api_calls,
+        is_error=usage.is_error or exit_code != 0,
+        subtype=usage.subtype,
+        timed_out=bool(timing.get("timed_out", False)),
+        session_id=usage.session_id,
+        adapter=agent.adapter,
+        model=agent.model,
+    )
 
 
 def write(rp: RunPaths, agent: AgentSpec) -> None:
-    jsonio.write_json(rp.agent_result, build(rp, agent))
+    build(rp, agent).write(rp.agent_result)

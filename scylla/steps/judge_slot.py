@@ -249,7 +249,7 @@ def _judge(
     }
     why_class, why = failures.of_judgment(judgment)
     judgment["failure_class"], judgment["failure_reason"] = why_class or None, why or None
-    jsonio.write_json(att.path(paths.JUDGE_FILES["judgment"]), judgment)
+    records.Judgment.from_dict(judgment).write(att.path(paths.JUDGE_FILES["judgment"]))
     return judgment, extra
 
 
@@ -307,8 +307,7 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
             damaged = att.path(paths.JUDGE_FILES["judgment"])
             if damaged.exists():  # the attempt's own damaged bytes are kept beside it
                 os.replace(damaged, damaged.with_name(f"{damaged.name}.corrupt-{time.time_ns()}"))
-            jsonio.write_json(
-                damaged,
+            records.Judgment.from_dict(
                 {
                     **_identity(exp.judge_spec(slot)),
                     **made,
@@ -316,8 +315,8 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
                     "attempt": att.number,
                     "meaning": att.record.get("meaning"),
                     "rederived": True,
-                },
-            )
+                }
+            ).write(damaged)
             how = "re-derived from its response.txt"
         else:
             how = f"restored from judge attempt {att.number}"
@@ -329,9 +328,9 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
         if made is None:
             return None
         _set_aside(rp, jp)
-        jsonio.write_json(
-            jp.judgment, {**_identity(exp.judge_spec(slot)), **made, "rederived": True}
-        )
+        records.Judgment.from_dict(
+            {**_identity(exp.judge_spec(slot)), **made, "rederived": True}
+        ).write(jp.judgment)
         return "re-derived from response.txt"
     return None
 
