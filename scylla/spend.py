@@ -160,7 +160,7 @@ def spent(ep: ExperimentPaths, write: bool = True) -> Spent:
 
 
 def cap_of(exp) -> float | None:
-    cap = exp.data.get("max_cost_usd")
+    cap = exp.max_cost_usd
     return float(cap) if isinstance(cap, int | float) else None
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from scylla.config.specs import AgentSpec
+from scylla.config.specs import AgentSpec, SubtestSpec, TaskSpec
 from scylla.util import process
 from scylla.util.process import ProcessResult, base_env
 from scylla.util.secrets import REDACTED
@@ -76,8 +76,8 @@ class AgentContext:
     prompt: str
     prompt_file: Path
     agent: AgentSpec
-    subtest: dict[str, Any]
-    task: dict[str, Any]
+    subtest: SubtestSpec
+    task: TaskSpec
     run_dir: Path
     tier: str = ""
     subtest_id: str = ""

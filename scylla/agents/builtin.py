@@ -43,7 +43,7 @@ class OracleAdapter:
 
     def run(self, ctx: AgentContext) -> ProcessResult:
         start = time.monotonic()
-        patch = ctx.task.get("solution")
+        patch = ctx.task.solution
         if not patch:
             raise InfraError("infra", "oracle adapter: the task has no reference solution")
         argv = ["git", "apply", paths.TASK_SOURCE["solution"]]

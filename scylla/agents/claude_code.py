@@ -33,13 +33,13 @@ def build_argv(ctx: AgentContext, cli_path: str) -> list[str]:
         argv += ["--max-turns", str(ctx.agent.max_turns)]
     if ctx.agent.max_cost_usd_per_run:
         argv += ["--max-budget-usd", str(ctx.agent.max_cost_usd_per_run)]
-    mode = ctx.subtest.get("system_prompt", "default")
+    mode = ctx.subtest.system_prompt or "default"
     if mode == "empty":
         argv += ["--system-prompt", ""]
     elif mode not in ("default", "", None):
         argv += ["--system-prompt", str(mode)]
-    if ctx.subtest.get("agent_name"):
-        argv += ["--agent", str(ctx.subtest["agent_name"])]
+    if ctx.subtest.agent_name:
+        argv += ["--agent", ctx.subtest.agent_name]
     argv.append(ctx.prompt)
     return argv
 

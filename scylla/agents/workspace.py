@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scylla.config.specs import TaskSpec
 from scylla.layout import paths
 from scylla.util import hashing, jsonio
 from scylla.util.gitutil import git, locked
@@ -16,11 +17,11 @@ from scylla.util.gitutil import git, locked
 RESOURCES_MESSAGE = "scylla: subtest resources"
 
 
-def task_identity(task: dict[str, Any]) -> str:
-    return hashing.digest({k: task.get(k) for k in ("repo", "commit", "source_digest")})
+def task_identity(task: TaskSpec) -> str:
+    return hashing.digest(task.identity)
 
 
-def ensure_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[str, Any]:
+def ensure_task_repo(task: TaskSpec, repo: Path, marker: Path) -> dict[str, Any]:
     """The task repository, prepared once per experiment (and again if the task changed).
 
     It is a cache every agent job shares, not a rule output: making it one would hide
@@ -33,13 +34,13 @@ def ensure_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[str
         return prepare_task_repo(task, repo, marker)
 
 
-def prepare_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[str, Any]:
+def prepare_task_repo(task: TaskSpec, repo: Path, marker: Path) -> dict[str, Any]:
     """Make `repo` a git repository holding the task commit; record it in `marker`.
 
     A URL or a git repository is cloned; a plain directory is copied and committed with a
     fixed identity and date, so the same content always gives the same commit.
     """
-    source = task["repo"]
+    source = task.repo
     repo = repo.resolve()
     if repo.exists():
         shutil.rmtree(repo)
@@ -47,7 +48,7 @@ def prepare_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[st
     src = Path(source)
     if "://" in source or source.startswith("git@") or (src / ".git").exists():
         git("clone", "--quiet", "--no-checkout", source, str(repo), cwd=repo.parent)
-        commit = git("rev-parse", "--verify", f"{task['commit']}^{{commit}}", cwd=repo).strip()
+        commit = git("rev-parse", "--verify", f"{task.commit}^{{commit}}", cwd=repo).strip()
         git("checkout", "--quiet", "--detach", commit, cwd=repo)
     else:
         shutil.copytree(src, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
@@ -57,7 +58,7 @@ def prepare_task_repo(task: dict[str, Any], repo: Path, marker: Path) -> dict[st
         commit = git("rev-parse", "HEAD", cwd=repo).strip()
     info = {
         "source": source,
-        "requested_commit": task["commit"],
+        "requested_commit": task.commit,
         "identity": task_identity(task),
         "commit": commit,
         "prepared_at": datetime.now(UTC).isoformat(),

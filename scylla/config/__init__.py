@@ -18,7 +18,7 @@ from typing import Any
 
 from scylla.config import specs
 from scylla.config.meaning import CURRENT_VERSION, LEGACY_VERSION
-from scylla.config.specs import AgentSpec, JudgeSpec
+from scylla.config.specs import AgentSpec, JudgeSpec, SubtestSpec, TaskSpec
 from scylla.layout import paths
 from scylla.layout.paths import TIER_PATTERN
 from scylla.util import hashing
@@ -440,7 +440,22 @@ class Experiment:
 
     @property
     def task(self) -> dict[str, Any]:
+        """The task as configured (what its meaning is made of)."""
         return self.data["task"]
+
+    @property
+    def task_spec(self) -> TaskSpec:
+        return TaskSpec.of(self.task)
+
+    @property
+    def judge_system_prompt(self) -> str:
+        return str(self.data["judge_system_prompt"])
+
+    @property
+    def max_cost_usd(self) -> float | None:
+        """The experiment's spending cap (None: no cap)."""
+        cap = self.data.get("max_cost_usd")
+        return float(cap) if cap is not None else None
 
     @property
     def agent(self) -> dict[str, Any]:
@@ -475,6 +490,9 @@ class Experiment:
 
     def subtest(self, tier: str, subtest: str) -> dict[str, Any]:
         return self.tiers[tier]["subtests"][subtest]
+
+    def subtest_spec(self, tier: str, subtest: str) -> SubtestSpec:
+        return SubtestSpec.of(self.subtest(tier, subtest))
 
     def run_keys(self) -> Iterator[RunKey]:
         for tier, sid in self.subtests():

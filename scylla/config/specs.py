@@ -62,6 +62,43 @@ class JudgeSpec:
         return self.model or self.adapter
 
 
+@dataclass(frozen=True)
+class TaskSpec:
+    """The task, resolved: its prompt and rubric inline, its repository and commit."""
+
+    repo: str
+    commit: str = "HEAD"
+    prompt: str = ""
+    rubric: str = ""
+    solution: str = ""  # the reference solution patch (the oracle adapter applies it)
+    source_digest: str | None = None  # a plain-directory repo: its content digest
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> TaskSpec:
+        return cls(**_known(cls, data))
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What makes the prepared task repository this task's (its cache key)."""
+        return {"repo": self.repo, "commit": self.commit, "source_digest": self.source_digest}
+
+
+@dataclass(frozen=True)
+class SubtestSpec:
+    """One subtest of a tier, resolved: the files it puts into the workspace, and how the
+    agent is started there."""
+
+    files: Mapping[str, str] = field(default_factory=dict)  # workspace path: content
+    model: str | None = None
+    system_prompt: str | None = None  # default | empty | the prompt text
+    agent_name: str | None = None
+    description: str = ""
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> SubtestSpec:
+        return cls(**_known(cls, data))
+
+
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}

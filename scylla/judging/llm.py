@@ -9,7 +9,7 @@ from typing import Any
 from scylla.agents.base import AgentContext, InfraError, Usage, which
 from scylla.agents.claude_code import classify_failure
 from scylla.agents.claude_json import parse_usage
-from scylla.config.specs import AgentSpec, JudgeSpec
+from scylla.config.specs import AgentSpec, JudgeSpec, SubtestSpec, TaskSpec
 from scylla.judging.parse import extract_json, validate
 from scylla.util import process
 
@@ -59,7 +59,9 @@ def judge(
 
     Raises InfraError (CLI missing, auth, rate limit) so the job fails and is retried.
     """
-    env = AgentContext(cwd, "", cwd, AgentSpec(), {}, {}, cwd, marker_env=marker_env or {}).env()
+    env = AgentContext(
+        cwd, "", cwd, AgentSpec(), SubtestSpec(), TaskSpec(""), cwd, marker_env=marker_env or {}
+    ).env()
     cli = which(judge_cfg.cli, env)
     argv = _argv(cli, judge_cfg.name, system_prompt_file)
     timeout = float(judge_cfg.timeout)

@@ -55,8 +55,8 @@ def experiment_config(root: str | Path, exp: Experiment, log: str) -> None:
         jsonio.write_json(ep.resolved_config, {"experiments": [exp.saved_form()]})
         if not exp.adopted:  # an adopted directory's config/experiment.json is the original's
             jsonio.write_json(ep.experiment_json, exp.legacy_experiment_json())
-        jsonio.write_text(ep.task_prompt, exp.task["prompt"])
-        jsonio.write_text(ep.task_rubric, exp.task["rubric"])
+        jsonio.write_text(ep.task_prompt, exp.task_spec.prompt)
+        jsonio.write_text(ep.task_rubric, exp.task_spec.rubric)
 
 
 def run_agent(root: Path, exp: Experiment, ref: RunRef, log: str, attempt: int) -> None:

@@ -159,22 +159,23 @@ def _call(
     exp: Experiment, ep: paths.ExperimentPaths, rp: paths.RunPaths, att: attempts.Attempt, ctx_args
 ) -> tuple[ProcessResult, AgentContext, float]:
     tier, subtest, run, attempt_no = ctx_args
-    repo_info = workspace.ensure_task_repo(exp.task, ep.task_repo, ep.task_marker)
-    solution = exp.task.get("solution", "")
+    task = exp.task_spec
+    repo_info = workspace.ensure_task_repo(task, ep.task_repo, ep.task_marker)
+    solution = task.solution
     if solution and jsonio.read_text(ep.task_solution) != solution:
         jsonio.write_text(ep.task_solution, solution)
-    sub = exp.subtest(tier, subtest)
+    sub = exp.subtest_spec(tier, subtest)
     ws = att.path(paths.WORKSPACE_DIR)
-    workspace.create_worktree(ep.task_repo, repo_info["commit"], ws, sub["files"])
+    workspace.create_worktree(ep.task_repo, repo_info["commit"], ws, dict(sub.files))
     rel = paths.AGENT_FILES
-    jsonio.write_text(att.path(rel["prompt"]), exp.task["prompt"])
+    jsonio.write_text(att.path(rel["prompt"]), task.prompt)
     ctx = AgentContext(
         workspace=ws,
-        prompt=exp.task["prompt"],
+        prompt=task.prompt,
         prompt_file=att.path(rel["prompt"]),
         agent=exp.agent_spec(tier, subtest),
         subtest=sub,
-        task=exp.task,
+        task=task,
         run_dir=rp.dir,
         tier=tier,
         subtest_id=subtest,

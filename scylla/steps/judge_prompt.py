@@ -54,8 +54,8 @@ def _checks_section(title: str, results: dict[str, Any]) -> str:
 
 def render(exp: Experiment, answer: str, changes: dict[str, str], before: dict, after: dict) -> str:
     sections = [
-        "## Rubric (Evaluation Criteria)\n\n```yaml\n" + exp.task["rubric"].strip() + "\n```\n",
-        "## Task Given to Agent\n\n" + exp.task["prompt"].strip() + "\n",
+        "## Rubric (Evaluation Criteria)\n\n```yaml\n" + exp.task_spec.rubric.strip() + "\n```\n",
+        "## Task Given to Agent\n\n" + exp.task_spec.prompt.strip() + "\n",
         "## Agent's Output\n\n" + (truncate(answer, OUTPUT_LIMIT, "output").strip() or "(empty)"),
         "## Workspace State After Agent Execution\n\n```\n"
         + (changes["status"].strip() or "(no changes)")
@@ -104,7 +104,7 @@ def _make(
 ) -> None:
     changes = workspace.capture_changes(ws)
     jsonio.write_text(out["diff"], changes["diff"])
-    rub = rubric.parse(exp.task["rubric"])
+    rub = rubric.parse(exp.task_spec.rubric)
     after = checks.run_checks(rub, ws)
     jsonio.write_json(out["checks"], after)
     baseline = ensure_baseline(exp, ep)
@@ -114,8 +114,8 @@ def _make(
 
 def ensure_baseline(exp: Experiment, ep: ExperimentPaths) -> dict[str, Any]:
     """The rubric checks on the untouched task commit, run once and cached per rubric+commit."""
-    info = workspace.ensure_task_repo(exp.task, ep.task_repo, ep.task_marker)
-    key = hashing.digest({"rubric": exp.task["rubric"], "commit": info["commit"]})
+    info = workspace.ensure_task_repo(exp.task_spec, ep.task_repo, ep.task_marker)
+    key = hashing.digest({"rubric": exp.task_spec.rubric, "commit": info["commit"]})
     with locked(ep.task_dir / paths.BASELINE_LOCK):
         cached = jsonio.read_json_object(ep.baseline)
         if cached and cached.get("key") == key:
@@ -126,7 +126,7 @@ def ensure_baseline(exp: Experiment, ep: ExperimentPaths) -> dict[str, Any]:
 
 
 def _run_baseline(exp: Experiment, ep: ExperimentPaths, commit: str) -> dict[str, Any]:
-    rub = rubric.parse(exp.task["rubric"])
+    rub = rubric.parse(exp.task_spec.rubric)
     repo = ep.task_repo.resolve()
     with tempfile.TemporaryDirectory(dir=ep.task_dir, prefix=".baseline-") as tmp:
         ws = (Path(tmp) / "ws").resolve()

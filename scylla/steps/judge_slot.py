@@ -92,7 +92,7 @@ def _llm_judgment(
     rub: rubric.Rubric,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     system = att.path(SYSTEM_PROMPT)
-    jsonio.write_text(system, exp.data["judge_system_prompt"] + "\n")
+    jsonio.write_text(system, exp.judge_system_prompt + "\n")
     verdict = llm.judge(
         cfg,
         jsonio.read_text(rp.judge_prompt),
@@ -213,7 +213,7 @@ def _judge(
     slot: str,
     attempt: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    rub = rubric.parse(exp.task["rubric"])
+    rub = rubric.parse(exp.task_spec.rubric)
     start = time.monotonic()
     if rp.judge_prompt.is_file():  # the evidence this judgment was made from, kept with it
         attempts.copy_atomic(rp.judge_prompt, att.path(PROMPT_COPY))
@@ -233,7 +233,7 @@ def _judge(
         if not att.path(name).exists():
             jsonio.write_text(att.path(name), "")
     if not att.path(SYSTEM_PROMPT).exists():
-        jsonio.write_text(att.path(SYSTEM_PROMPT), exp.data["judge_system_prompt"] + "\n")
+        jsonio.write_text(att.path(SYSTEM_PROMPT), exp.judge_system_prompt + "\n")
     duration = round(time.monotonic() - start, 6)
     jsonio.write_json(
         att.path(paths.JUDGE_FILES["timing"]),
@@ -295,7 +295,7 @@ def repair_judgment(exp: Experiment, rp: RunPaths, slot: str) -> str | None:
     if records.read(jp.judgment, records.valid_judgment) is not None:
         return None
     att = attempts.current(jp.attempts)
-    rub = rubric.parse(exp.task["rubric"])
+    rub = rubric.parse(exp.task_spec.rubric)
     if att is not None and att.state == attempts.FINISHED and not att.retired:
         own = records.read(att.path(paths.JUDGE_FILES["judgment"]), records.valid_judgment)
         if own is None:
