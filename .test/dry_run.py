@@ -20,27 +20,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from scylla.cli.invoke import job_stats  # the one parser of snakemake's Job stats table
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / ".test" / "config"
 # The interpreter's own bin folder (the venv), never a hard-coded path.
 BIN = Path(sys.executable).parent
 EXPECTED = re.compile(r"^# expected-jobs: (\d+)\s*$", re.MULTILINE)
 TIMEOUT = 300
-
-
-def job_stats(text: str) -> dict[str, int]:
-    """The first "Job stats:" table of snakemake's output as {rule: count}, total included."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == "Job stats:":
-            counts: dict[str, int] = {}
-            for row in lines[i + 3 :]:
-                parts = row.split()
-                if len(parts) != 2 or not parts[1].isdigit():
-                    break
-                counts[parts[0]] = int(parts[1])
-            return counts
-    return {}
 
 
 def expected_total(config: Path) -> int | None:
@@ -77,7 +64,7 @@ def dry_run(config: Path) -> tuple[bool, str]:
     seconds = time.monotonic() - start
     output = proc.stdout + proc.stderr
     counts = job_stats(output)
-    total = counts.pop("total", 0)
+    total = sum(counts.values())
     expected = expected_total(config)
     problems = []
     if proc.returncode != 0:

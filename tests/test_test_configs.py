@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from scylla.cli.invoke import job_stats
+
 REPO = Path(__file__).resolve().parents[1]
 TEST_DIR = REPO / ".test"
 CONFIGS = sorted((TEST_DIR / "config").glob("*.yaml"))
@@ -99,20 +101,6 @@ def dry_run(config: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
 
 def output_of(proc: subprocess.CompletedProcess[str]) -> str:
     return (proc.stdout or "") + (proc.stderr or "")
-
-
-def job_stats(text: str) -> dict[str, int]:
-    """The first "Job stats:" table of snakemake's output as {rule: count}, without total."""
-    lines = text.splitlines()
-    start = lines.index("Job stats:")
-    counts = {}
-    for row in lines[start + 3 :]:
-        parts = row.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        counts[parts[0]] = int(parts[1])
-    counts.pop("total", None)
-    return counts
 
 
 def agent_runs(text: str) -> set[tuple[str, str, str, str]]:
