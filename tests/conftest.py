@@ -1,11 +1,11 @@
-"""Fixtures of the pipeline tests; their helpers live in pipeline_helpers.py."""
+"""Fixtures of the pipeline tests; their helpers live in the helpers package (tests/helpers)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import Finished, check, copy_workdir, smk, write_config
+from helpers import Finished, copy_tree, ok, snakemake, write_config
 
 
 @pytest.fixture
@@ -19,11 +19,11 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Finished:
     """The `mini` experiment run to the end once per session. Treat it as read-only."""
     wd = tmp_path_factory.mktemp("finished")
     write_config(wd)
-    proc = check(smk(wd))
+    proc = ok(snakemake(wd))
     return Finished(wd, proc)
 
 
 @pytest.fixture
 def workdir(finished: Finished, tmp_path: Path) -> Path:
     """A private copy of the finished experiment for a test that changes it."""
-    return copy_workdir(finished.dir, tmp_path / "wd")
+    return copy_tree(finished.dir, tmp_path / "wd")

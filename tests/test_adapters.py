@@ -5,16 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pipeline_helpers import (
-    EXP,
-    ep,
-    load,
-    one_run_experiment,
-    output_of,
-    rp,
-    smk,
-    write_config,
-)
+from helpers import EXP, ep, load, one_run_experiment, output_of, rp, snakemake, write_config
 
 RESULT_LINE = json.dumps(
     {
@@ -44,7 +35,7 @@ def adapters(finished, tmp_path_factory):
         one_run_experiment("inline", adapter="command", command=COMMAND_INLINE),
         one_run_experiment("replay", adapter="replay", replay_from=str(source.dir)),
     )
-    proc = smk(wd)
+    proc = snakemake(wd)
     return wd, finished.dir, proc
 
 
@@ -55,7 +46,7 @@ def test_every_adapter_experiment_finishes(adapters):
 
 
 def run_of(wd, name):
-    return rp(wd, "T0", "00", 1, name=name)
+    return rp(wd, ("T0", "00", 1), name=name)
 
 
 def test_oracle_passes_every_check_and_scores_high(adapters):
@@ -110,7 +101,7 @@ def test_command_template_may_hold_literal_braces(adapters):
 def test_replay_reemits_the_recorded_run(adapters):
     wd, source_dir, _ = adapters
     r = run_of(wd, "replay")
-    old = rp(source_dir, "T0", "00", 1, name=EXP)
+    old = rp(source_dir, ("T0", "00", 1), name=EXP)
     assert r.agent_stdout.read_bytes() == old.agent_stdout.read_bytes()
     assert r.diff.read_text() == old.diff.read_text()
     new_res, old_res = load(r.agent_result), load(old.agent_result)

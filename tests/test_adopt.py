@@ -11,16 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import (
-    ORIGINAL_FIXTURE,
-    VENV_BIN,
-    dry,
-    load,
-    output_of,
-    scylla,
-    smk_env,
-    tree_hashes,
-)
+from helpers import ORIGINAL_FIXTURE, STANDIN, dry, load, output_of, scylla, tool_env, tree_hashes
 
 from scylla.layout import paths
 from scylla.recovery import adopt
@@ -80,8 +71,8 @@ def claude_is_the_standin(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     if not (bin_dir / "claude").exists():
-        (bin_dir / "claude").symlink_to(VENV_BIN / "claude-standin")
-    return {"PATH": f"{bin_dir}{os.pathsep}{smk_env()['PATH']}"}
+        (bin_dir / "claude").symlink_to(STANDIN)
+    return {"PATH": f"{bin_dir}{os.pathsep}{tool_env()['PATH']}"}
 
 
 def statuses(wd: Path, d: Path) -> list[dict]:
@@ -122,7 +113,7 @@ def test_adopted_directory_is_completed_and_unchanged(adopted):
     if layout == "staged":
         assert (d / RUN).is_symlink() and os.readlink(d / RUN) == "../../completed/T0/00/run_01"
     # nothing is left for Snakemake to do in the runs: only scylla's own reports are new
-    plan = dry(wd, configfile=d / "config" / "scylla.json")
+    plan = dry(wd, config=d / "config" / "scylla.json")
     assert set(plan.counts) <= {f"adopted_{r}" for r in ("subtest_report", "tier_report")} | {
         "adopted_experiment_report",
         "all",
@@ -135,7 +126,7 @@ def test_missing_agent_result_is_regenerated_as_the_original_wrote_it(adopted):
     original = load(result)
     result.unlink()
     assert statuses(wd, d)[0]["status"] == "results"
-    plan = dry(wd, configfile=d / "config" / "scylla.json")
+    plan = dry(wd, config=d / "config" / "scylla.json")
     assert plan.counts.get("adopted_agent_result") == 1, plan.counts
     paid = {"agent", "judge", "judge_prompt", "adopted_judge_prompt", "adopted_run_result"}
     assert not paid & set(plan.counts), plan.counts

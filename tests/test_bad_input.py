@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pipeline_helpers import REPO, VENV_BIN, experiment_cfg, output_of, scylla, smk, smk_env
+from helpers import REPO, SCYLLA, experiment_cfg, output_of, scylla, snakemake, tool_env
 
 TASK = REPO / "config" / "tasks" / "textstats"
 
@@ -169,7 +169,7 @@ def test_a_bad_config_is_one_line_and_writes_nothing(tmp_path, case, make, words
 def test_plain_snakemake_names_the_key_too(tmp_path, case):
     make, words = next((m, w) for c, m, w in CASES if c == case)
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(make(tmp_path)))
-    proc = smk(tmp_path, "-n", configfile=tmp_path / "bad.yaml")
+    proc = snakemake(tmp_path, "-n", config="bad.yaml")
     out = output_of(proc)
     assert proc.returncode != 0
     assert all(w in out for w in words), out[-2000:]
@@ -181,7 +181,7 @@ def test_a_users_config_replaces_the_demo_config(tmp_path):
     """Plain `snakemake --configfile mine.yaml` plans mine only (it used to merge the demo)."""
     cfg = {"experiments": [experiment_cfg("mine", task=str(TASK))]}
     (tmp_path / "mine.yaml").write_text(yaml.safe_dump(cfg))
-    out = output_of(smk(tmp_path, "-n", configfile=tmp_path / "mine.yaml"))
+    out = output_of(snakemake(tmp_path, "-n", config="mine.yaml"))
     assert "results/mine/" in out and "results/demo/" not in out
 
 
@@ -212,11 +212,10 @@ def test_a_closed_pipe_is_quiet_and_the_command_still_finishes(workdir):
     marker_dir = workdir / ".snakemake" / "incomplete"
     marker_dir.mkdir(parents=True, exist_ok=True)
     out = subprocess.run(
-        f"{VENV_BIN / 'scylla'} status results/mini | head -1; "
-        f"{VENV_BIN / 'scylla'} repair results/mini | head -1",
+        f"{SCYLLA} status results/mini | head -1; {SCYLLA} repair results/mini | head -1",
         shell=True,
         cwd=workdir,
-        env=smk_env(),
+        env=tool_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from pipeline_helpers import CONFIG_NAME, REPO, ep, rp, scylla
+from helpers import CONFIG, REPO, ep, rp, scylla
 
 
 def test_run_again_says_nothing_is_left_to_do(workdir):
-    proc = scylla(workdir, "run", CONFIG_NAME)
+    proc = scylla(workdir, "run", CONFIG)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "nothing left to do" in proc.stdout
     assert "Select jobs to execute" not in proc.stdout + proc.stderr  # chatter is filtered
@@ -16,10 +16,10 @@ def test_run_again_says_nothing_is_left_to_do(workdir):
 
 
 def test_run_regenerates_a_lost_result_and_says_how_much_ran(workdir):
-    target = rp(workdir, "T0", "00", 1).agent_result
+    target = rp(workdir, ("T0", "00", 1)).agent_result
     before = target.read_bytes()
     target.unlink()
-    proc = scylla(workdir, "run", CONFIG_NAME)
+    proc = scylla(workdir, "run", CONFIG)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert target.read_bytes() == before
     # run_result (agent/result.json with it), subtest, tier and experiment reports
@@ -31,10 +31,10 @@ def test_selection_options_restrict_what_runs_and_never_redefine_the_experiment(
     """--tiers/--runs/--max-subtests choose what runs now; the experiment stays whole."""
     saved = ep(workdir).resolved_config
     before = saved.read_bytes()
-    lost = [rp(workdir, "T0", "00", 2).agent_result, rp(workdir, "T0", "01", 1).agent_result]
+    lost = [rp(workdir, ("T0", "00", 2)).agent_result, rp(workdir, ("T0", "01", 1)).agent_result]
     for f in lost:
         f.unlink()
-    proc = scylla(workdir, "run", CONFIG_NAME, "--runs", "1")
+    proc = scylla(workdir, "run", CONFIG, "--runs", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert lost[1].is_file() and not lost[0].exists()  # run 1 only
     assert saved.read_bytes() == before
@@ -47,7 +47,7 @@ def test_selection_options_outside_the_experiment_are_errors(workdir):
         (("--runs", "3"), "has runs 1-2; to add runs, raise `runs:`"),
         (("--tiers", "T9"), "--tiers T9: experiment mini has no such tier (it has T0)"),
     ):
-        proc = scylla(workdir, "run", CONFIG_NAME, *args, "--dry-run")
+        proc = scylla(workdir, "run", CONFIG, *args, "--dry-run")
         assert proc.returncode != 0 and words in proc.stderr, proc.stderr
         assert proc.stderr.count("\n") == 1, proc.stderr  # one line
 
@@ -55,7 +55,7 @@ def test_selection_options_outside_the_experiment_are_errors(workdir):
 def test_report_rebuilds_every_report_and_labels_a_partial_experiment(workdir):
     import shutil
 
-    shutil.rmtree(rp(workdir, "T0", "01", 2).dir)
+    shutil.rmtree(rp(workdir, ("T0", "01", 2)).dir)
     proc = scylla(workdir, "report", "results/mini", "--format", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     head = json.loads(proc.stdout)

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from pipeline_helpers import REPO, VENV_BIN, experiment_cfg, scylla, smk_env
+from helpers import REPO, SCYLLA, STANDIN, experiment_cfg, scylla, tool_env
 
 CASES = {
     "root": ("root_refusal", "refuses to run as root", "non-root user"),
@@ -72,18 +72,18 @@ def test_a_cli_gone_missing_stops_before_any_job_and_status_says_infra(tmp_path)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "my-claude"
-    wrapper.write_text(f'#!/bin/sh\nexec {VENV_BIN / "claude-standin"} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec {STANDIN} "$@"\n')
     wrapper.chmod(0o755)
     exp = experiment_cfg(task=str(REPO / "config" / "tasks" / "textstats"), runs=1)
     exp["agent"]["cli"] = "my-claude"
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({"experiments": [exp]}))
     path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     first = subprocess.run(
-        [str(VENV_BIN / "scylla"), "run", "cfg.yaml"],
+        [str(SCYLLA), "run", "cfg.yaml"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={**smk_env(), "PATH": path},
+        env={**tool_env(), "PATH": path},
     )
     assert first.returncode == 0, first.stdout + first.stderr
     ep = paths.experiment(tmp_path / "results", "mini")

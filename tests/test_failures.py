@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import (
+from helpers import (
     ep,
     failed_jobs,
     load,
     one_run_experiment,
     output_of,
+    processes_under,
     rp,
     scylla,
-    smk,
+    snakemake,
     write_config,
     write_modes,
 )
-from recovery_helpers import processes_under
 
 HANG_TIMEOUT = 2
 
@@ -39,7 +39,7 @@ class Outcome:
     proc: object
 
     def run(self, name: str):
-        return rp(self.dir, "T0", "00", 1, name=name)
+        return rp(self.dir, ("T0", "00", 1), name=name)
 
     def log(self, name: str, rule: str = "agent") -> Path:
         return ep(self.dir, name).log(rule, "T0", "00", 1)
@@ -60,7 +60,7 @@ def failures(tmp_path_factory) -> Outcome:
         # infrastructure errors: the job fails (and is retried)
         one_run_experiment("ratelimit", env={"CLAUDE_STANDIN_MODE_FILE": str(once)}),
     )
-    return Outcome(wd, smk(wd))
+    return Outcome(wd, snakemake(wd))
 
 
 # ------------------------------------------------------------------ the agent's own failures
@@ -182,9 +182,9 @@ def test_a_missing_cli_stops_before_any_job(tmp_path):
     """Under the local profile a CLI that is not on PATH is one line at parse time, not three
     failed attempts per run (a dry-run still plans: a submit host may lack the CLI)."""
     write_config(tmp_path, one_run_experiment("nocli", cli="no-such-claude"))
-    proc = smk(tmp_path)
+    proc = snakemake(tmp_path)
     out = output_of(proc)
     assert proc.returncode != 0
     assert "agent.cli: 'no-such-claude' is not on PATH" in out, out[-2000:]
     assert "Error in rule" not in out and not (tmp_path / "results").exists()
-    assert smk(tmp_path, "-n").returncode == 0
+    assert snakemake(tmp_path, "-n").returncode == 0

@@ -12,18 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import (
+from helpers import (
     EXP,
-    check,
-    copy_workdir,
+    copy_tree,
     edit_experiment,
     ep,
+    job_stats,
     load,
+    ok,
     output_of,
-    parse_job_stats,
     read_config,
     rp,
-    smk,
+    snakemake,
     tree_hashes,
     write_modes,
 )
@@ -42,32 +42,32 @@ MODES = {
 
 @pytest.fixture(scope="module")
 def judged(finished, tmp_path_factory):
-    wd = copy_workdir(finished.dir, tmp_path_factory.mktemp("judges") / "wd")
+    wd = copy_tree(finished.dir, tmp_path_factory.mktemp("judges") / "wd")
     agents = {}
     for tier, sub, run, slot in MODES:
-        r = rp(wd, tier, sub, run)
+        r = rp(wd, (tier, sub, run))
         agents[(tier, sub, run)] = tree_hashes(r.agent_dir)
         jp = r.judge_slot(slot)
         archive.archive_judge_slot(r, slot, "test: judge again")
         write_modes(jp.dir / "modes.json", MODES[(tier, sub, run, slot)])
-    proc = smk(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
+    proc = snakemake(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
     return wd, proc, agents
 
 
 def judgment(wd, tier, sub, run, slot):
-    return load(rp(wd, tier, sub, run).judge_slot(slot).judgment)
+    return load(rp(wd, (tier, sub, run)).judge_slot(slot).judgment)
 
 
 def test_pipeline_succeeds_and_only_judges_ran(judged):
     wd, proc, agents = judged
-    check(proc)
+    ok(proc)
     out = output_of(proc)
     assert "rule agent:" not in out and "rule judge_prompt:" not in out
-    assert parse_job_stats(out).get("judge") == len(MODES)
+    assert job_stats(out).get("judge") == len(MODES)
     for key, hashes in agents.items():
-        assert tree_hashes(rp(wd, *key).agent_dir) == hashes
+        assert tree_hashes(rp(wd, key).agent_dir) == hashes
     for tier, sub, run, slot in MODES:
-        assert load(rp(wd, tier, sub, run).judge_slot(slot).dir / "modes.json") == [], (
+        assert load(rp(wd, (tier, sub, run)).judge_slot(slot).dir / "modes.json") == [], (
             "every planned mode was consumed"
         )
 
@@ -78,13 +78,13 @@ def test_clean_and_fenced_answers_are_valid(judged, mode, run):
     j = judgment(wd, *run, "01")
     assert j["is_valid"] is True and j["status"] == "complete"
     assert j["attempts"] == 1
-    response = rp(wd, *run).judge_slot("01").response.read_text()
+    response = rp(wd, run).judge_slot("01").response.read_text()
     assert ("```json" in response) == (mode == "fence")
 
 
 def test_garbage_twice_is_an_invalid_judgment(judged):
     wd, _, _ = judged
-    r = rp(wd, "T0", "01", 1)
+    r = rp(wd, ("T0", "01", 1))
     j = judgment(wd, "T0", "01", 1, "01")
     assert j["is_valid"] is False
     assert j["status"] == "invalid"
@@ -108,7 +108,7 @@ def test_garbage_then_clean_is_valid_on_the_second_attempt(judged):
     j = judgment(wd, "T0", "01", 2, "01")
     assert j["is_valid"] is True and j["status"] == "complete"
     assert j["attempts"] == 2
-    stdout = rp(wd, "T0", "01", 2).judge_slot("01").stdout.read_text()
+    stdout = rp(wd, ("T0", "01", 2)).judge_slot("01").stdout.read_text()
     assert stdout.count('"type":"result"') == 2  # both answers are in the raw log
 
 
@@ -120,7 +120,7 @@ def test_judge_rate_limit_fails_the_job_and_is_retried(judged):
     assert j["is_valid"] is True and j["status"] == "complete"
     # the promoted answer is the retry's, not the rate-limited one (a bare "429" could be part
     # of a seeded session id)
-    assert "rate_limit_error" not in rp(wd, "T0", "00", 1).judge_slot("02").stdout.read_text()
+    assert "rate_limit_error" not in rp(wd, ("T0", "00", 1)).judge_slot("02").stdout.read_text()
     log_t = paths.Templates(wd / "results").slot_log()
     log = Path(log_t.format(experiment=EXP, tier="T0", subtest="00", run="01", slot="02"))
     assert "done judge" in log.read_text()
@@ -129,23 +129,23 @@ def test_judge_rate_limit_fails_the_job_and_is_retried(judged):
 @pytest.fixture(scope="module")
 def timed_and_checked(finished, tmp_path_factory):
     """Judge 01 gets a 2 s timeout and hangs on one run; a `checks` judge joins as slot 03."""
-    wd = copy_workdir(finished.dir, tmp_path_factory.mktemp("judge-timeout") / "wd")
+    wd = copy_tree(finished.dir, tmp_path_factory.mktemp("judge-timeout") / "wd")
     judges = read_config(wd)["experiments"][0]["judges"]
     judges[0]["timeout"] = 2  # an execution limit: not part of what the judgment means
     judges.append({"adapter": "checks", "slot": 3})
     edit_experiment(wd, judges=judges)
-    r = rp(wd, "T0", "00", 1)
+    r = rp(wd, ("T0", "00", 1))
     agent_before = tree_hashes(r.agent_dir)
     archive.archive_judge_slot(r, "01", "test: judge again")
     write_modes(r.judge_slot("01").dir / "modes.json", ["judge:hang"])
-    proc = smk(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
+    proc = snakemake(wd, env={"CLAUDE_STANDIN_MODE_FILE": "modes.json"})
     return wd, proc, agent_before
 
 
 def test_judge_timeout_is_an_invalid_judgment_not_a_crash(timed_and_checked):
     wd, proc, agent_before = timed_and_checked
-    check(proc)
-    r = rp(wd, "T0", "00", 1)
+    ok(proc)
+    r = rp(wd, ("T0", "00", 1))
     j = load(r.judge_slot("01").judgment)
     assert j["is_valid"] is False and j["status"] == "timeout"
     assert j["score"] == 0.0 and j["grade"] == "F"
@@ -159,7 +159,7 @@ def test_judge_timeout_is_an_invalid_judgment_not_a_crash(timed_and_checked):
 def test_checks_judge_scores_the_rubric_commands(timed_and_checked):
     wd, proc, _ = timed_and_checked
     out = output_of(proc)
-    stats = parse_job_stats(out)
+    stats = job_stats(out)
     n_runs = len(list(ep(wd).dir.glob("T*/*/run_*")))
     assert stats.get("judge") == n_runs + 1  # slot 03 everywhere, plus the timed-out slot 01
     assert "agent" not in stats and "judge_prompt" not in stats

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import yaml
-from pipeline_helpers import REPO, experiment_cfg, scylla
+from helpers import REPO, experiment_cfg, scylla
 
 from scylla import spend
 from scylla.layout import paths

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import (
+from helpers import (
     EXP,
     JUDGE_MODELS,
     MINI_TIERS,
@@ -19,13 +19,13 @@ from pipeline_helpers import (
     RUN_KEYS,
     SECRET,
     agent_cfg,
-    check,
     ep,
     load,
+    ok,
     output_of,
     rp,
-    smk,
-    smk_env,
+    snakemake,
+    tool_env,
 )
 
 from scylla.layout import paths
@@ -58,7 +58,7 @@ def test_workflow_profile_is_loaded(finished):
 
 def test_every_artifact_of_every_run_exists(finished):
     for tier, subtest, run in RUN_KEYS:
-        r = rp(finished.dir, tier, subtest, run)
+        r = rp(finished.dir, (tier, subtest, run))
         for f in (*r.agent_outputs.values(), r.agent_result, r.consensus, r.run_result):
             assert f.is_file(), f
         assert set(r.agent_outputs) == {
@@ -108,7 +108,7 @@ def test_reports_tables_and_saved_config_exist(finished):
 
 def test_agent_result_fields(finished):
     for key in RUN_KEYS:
-        r = rp(finished.dir, *key)
+        r = rp(finished.dir, key)
         res = load(r.agent_result)
         assert {"exit_code", "stdout", "stderr", "token_stats", "cost_usd", "api_calls"} <= set(res)
         assert set(res["token_stats"]) == TOKEN_KEYS
@@ -125,7 +125,7 @@ def test_agent_result_fields(finished):
 
 def test_agent_timing_and_command_log_fields(finished):
     for key in RUN_KEYS:
-        r = rp(finished.dir, *key)
+        r = rp(finished.dir, key)
         timing = load(r.agent_timing)
         assert {"agent_duration_seconds", "measured_at"} <= set(timing)
         assert timing["agent_duration_seconds"] > 0
@@ -156,7 +156,7 @@ def test_agent_timing_and_command_log_fields(finished):
 
 def test_judgment_fields(finished):
     for key in RUN_KEYS:
-        r = rp(finished.dir, *key)
+        r = rp(finished.dir, key)
         for slot, model in zip(("01", "02"), JUDGE_MODELS, strict=True):
             j = load(r.judge_slot(slot).judgment)
             assert {
@@ -178,7 +178,7 @@ def test_judgment_fields(finished):
 
 def test_consensus_follows_the_rules(finished):
     for key in RUN_KEYS:
-        r = rp(finished.dir, *key)
+        r = rp(finished.dir, key)
         js = [load(r.judge_slot(s).judgment) for s in ("01", "02")]
         c = load(r.consensus)
         mean = sum(j["score"] for j in js) / 2
@@ -191,7 +191,7 @@ def test_consensus_follows_the_rules(finished):
 
 def test_run_result_fields(finished):
     for tier, subtest, run in RUN_KEYS:
-        r = rp(finished.dir, tier, subtest, run)
+        r = rp(finished.dir, (tier, subtest, run))
         res = load(r.run_result)
         agent = load(r.agent_result)
         c = load(r.consensus)
@@ -227,7 +227,7 @@ def test_secrets_never_reach_the_results(finished):
         if p.is_file() and SECRET.encode() in p.read_bytes()
     ]
     assert leaks == []
-    cmd = load(rp(finished.dir, *RUN_KEYS[0]).agent_command_log)["commands"][0]
+    cmd = load(rp(finished.dir, RUN_KEYS[0]).agent_command_log)["commands"][0]
     assert cmd["env_vars"]["ANTHROPIC_API_KEY"] == "<redacted>"
     saved = load(ep(finished.dir).resolved_config)["experiments"][0]
     assert saved["agent"]["env"]["ANTHROPIC_API_KEY"] == "<redacted>"
@@ -237,7 +237,7 @@ def test_artifacts_honour_the_umask(finished):
     umask = os.umask(0)
     os.umask(umask)
     expected = 0o666 & ~umask
-    r = rp(finished.dir, *RUN_KEYS[0])
+    r = rp(finished.dir, RUN_KEYS[0])
     for f in (r.agent_result, r.agent_stdout, r.consensus, r.run_result, ep(finished.dir).report()):
         assert f.stat().st_mode & 0o777 == expected, (f, oct(f.stat().st_mode & 0o777))
 
@@ -246,7 +246,7 @@ def test_second_run_has_nothing_to_do(workdir):
     before = {
         str(p): p.stat().st_mtime_ns for p in (workdir / "results").rglob("*.json") if p.is_file()
     }
-    proc = check(smk(workdir))
+    proc = ok(snakemake(workdir))
     assert NOTHING_TO_DO in output_of(proc)
     after = {
         str(p): p.stat().st_mtime_ns for p in (workdir / "results").rglob("*.json") if p.is_file()
@@ -260,7 +260,7 @@ def test_second_run_has_nothing_to_do(workdir):
 @pytest.mark.parametrize("key", RUN_KEYS, ids=lambda k: f"{k[0]}-{k[1]}-{k[2]}")
 def test_workspace_is_its_own_git_worktree_at_the_task_commit(finished, key):
     tier, subtest, run = key
-    ws = rp(finished.dir, tier, subtest, run).workspace
+    ws = rp(finished.dir, (tier, subtest, run)).workspace
     task_commit = load(ep(finished.dir).task_marker)["commit"]
     assert Path(git(ws, "rev-parse", "--show-toplevel")).resolve() == ws.resolve()
     # a linked worktree of the experiment's task repository, not a copy or a clone
@@ -284,7 +284,7 @@ def test_workspace_is_its_own_git_worktree_at_the_task_commit(finished, key):
 
 def test_diff_patch_is_the_agents_change(finished):
     for key in RUN_KEYS:
-        r = rp(finished.dir, *key)
+        r = rp(finished.dir, key)
         diff = r.diff.read_text()
         status = git(r.workspace, "status", "--porcelain", "--untracked-files=all", strip=False)
         changed = {line[3:] for line in status.splitlines()}
@@ -295,7 +295,7 @@ def test_diff_patch_is_the_agents_change(finished):
 
 
 def test_replay_script_reproduces_the_agent(workdir):
-    r = rp(workdir, "T0", "00", 1)
+    r = rp(workdir, ("T0", "00", 1))
     assert "{task_dir}" not in r.agent_replay.read_text()
     # back to the agent's starting point, then re-run the recorded command
     git(r.workspace, "checkout", "--", ".")
@@ -310,7 +310,7 @@ def test_replay_script_reproduces_the_agent(workdir):
         ["bash", str(r.agent_replay)],
         capture_output=True,
         text=True,
-        env={**smk_env(), **configured},
+        env={**tool_env(), **configured},
         timeout=60,
         check=False,
     )

@@ -1,6 +1,6 @@
 """Recovery for real: kill -9, `scylla status|repair|rerun|regenerate`, and bad input.
 
-The trees come from recovery_helpers (built once per session, copied per fixture): the
+The trees come from helpers/recovery.py (built once per session, copied per fixture): the
 *killed* experiment (`scylla run` and two hanging agents SIGKILLed) and the *finished* one.
 Both hold one failed agent (FAILED_RUN) and one judge slot that answered garbage twice.
 """
@@ -13,8 +13,8 @@ import re
 import shutil
 from pathlib import Path
 
+import helpers as h
 import pytest
-import recovery_helpers as h
 
 from scylla.layout import paths
 from scylla.recovery import attempts
@@ -62,7 +62,7 @@ def recovered(tmp_path_factory):
     s["status_killed"] = h.by_run(h.status(wd))
     done = [k for k, r in s["status_killed"].items() if r["status"] in ("completed", "failed")]
     s["done"] = done
-    s["files_before"] = {k: h.run_files(h.rp(wd, k)) for k in done}
+    s["files_before"] = {k: h.result_hashes(h.rp(wd, k)) for k in done}
     s["locks_before"] = sorted(p.name for p in (smk / "locks").iterdir())
     s["markers_before"] = [p for p in (smk / "incomplete").rglob("*") if p.is_file()]
     results = results_hash(wd)
@@ -166,7 +166,7 @@ def test_rerun_partial_finishes_the_interrupted_runs(recovered):
         "judge": 4,
     }, ran
     # and the DAG agrees that nothing is left
-    assert h.dry_run(recovered["wd"]).counts == {}
+    assert h.dry(recovered["wd"]).counts == {}
     assert h.ep(recovered["wd"]).report().is_file()
 
 
@@ -174,7 +174,7 @@ def test_finished_runs_are_byte_identical(recovered):
     wd = recovered["wd"]
     assert len(recovered["done"]) == 7
     for key, before in recovered["files_before"].items():
-        assert h.run_files(h.rp(wd, key)) == before, h.label(key)
+        assert h.result_hashes(h.rp(wd, key)) == before, h.label(key)
         # no new attempt: the one that made the results is the only one
         assert attempts.numbers(h.rp(wd, key).attempts) == [1], h.label(key)
 
@@ -203,7 +203,7 @@ def test_the_partial_attempt_is_kept(recovered):
 @pytest.fixture(scope="module")
 def rerun_failed(tmp_path_factory):
     wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("rf") / "wd")
-    s: dict = {"wd": wd, "files": {k: h.run_files(h.rp(wd, k)) for k in h.ALL_RUNS}}
+    s: dict = {"wd": wd, "files": {k: h.result_hashes(h.rp(wd, k)) for k in h.ALL_RUNS}}
     tree = results_hash(wd)
     s["dry"] = h.scylla(wd, "rerun", "agents", "results/mini", "--status", "failed", "--dry-run")
     s["dry_changed_nothing"] = results_hash(wd) == tree
@@ -245,7 +245,7 @@ def test_rerun_failed_leaves_unselected_runs_alone(rerun_failed):
     for key in h.ALL_RUNS:
         if key in (FAILED_RUN, BAD_JUDGE_RUN):
             continue
-        assert h.run_files(h.rp(wd, key)) == rerun_failed["files"][key], h.label(key)
+        assert h.result_hashes(h.rp(wd, key)) == rerun_failed["files"][key], h.label(key)
 
 
 def test_rerun_agents_ignores_runs_whose_only_failure_is_a_judge(rerun_failed):
@@ -253,7 +253,7 @@ def test_rerun_agents_ignores_runs_whose_only_failure_is_a_judge(rerun_failed):
     assert re.search(r"^\s+agent\s+1$", rerun_failed["dry"].stdout, re.M)
     run = h.rp(wd, BAD_JUDGE_RUN)
     assert attempts.numbers(run.attempts) == [1] and not attempts.read(run.attempts / "1").retired
-    assert h.run_files(run) == rerun_failed["files"][BAD_JUDGE_RUN]
+    assert h.result_hashes(run) == rerun_failed["files"][BAD_JUDGE_RUN]
 
 
 # ================================================= D: rerun judges --status failed
@@ -437,8 +437,8 @@ def test_moving_the_project_reruns_nothing(tmp_path_factory):
     moved = tmp_path_factory.mktemp("moved")
     wd = h.copy_tree(src, moved / "wd")
     task = h.write_task(moved / "task" / "quick")  # the same task content, another place
-    h.write_config(wd, h.experiment(task))
-    plan = h.dry_run(wd)
+    h.write_config(wd, h.quick_experiment(task))
+    plan = h.dry(wd)
     assert "agent" not in plan.counts, plan.counts
 
 
@@ -453,7 +453,7 @@ def test_status_of_a_missing_directory_fails_clearly(tmp_path):
 
 
 def test_run_rejects_a_bad_config_naming_the_key(tmp_path):
-    cfg = h.experiment(h.DEMO_TASK, runs=0)
+    cfg = h.quick_experiment(h.DEMO_TASK, runs=0)
     h.write_config(tmp_path, cfg, name="bad.yaml")
     proc = h.scylla(tmp_path, "run", "bad.yaml")
     assert proc.returncode != 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 import pytest
-from pipeline_helpers import output_of, scylla
+from helpers import output_of, scylla
 from scipy import stats
 
 from scylla.layout import paths

@@ -8,40 +8,39 @@ import re
 import shutil
 from pathlib import Path
 
-from pipeline_helpers import (
+from helpers import (
     EXP,
     REPO,
     RUN_KEYS,
-    check,
     downstream_of_runs,
     dry,
     edit_experiment,
     load,
+    ok,
     output_of,
     read_config,
     rp,
-    smk,
+    snakemake,
     tree_hashes,
 )
 
 RUN = ("T0", "00", 1)
-RUN_WC = ("T0", "00", "01")
 
 
 def test_lost_agent_result_regenerates_from_the_logs_only(workdir):
-    r = rp(workdir, *RUN)
+    r = rp(workdir, RUN)
     old = load(r.agent_result)
     r.agent_result.unlink()
 
     plan = dry(workdir)
     # one cheap job re-derives it (with the run's consensus and result): no agent, no judge
     assert plan.counts == downstream_of_runs(1)
-    assert plan.runs("run_result") == {RUN_WC}
+    assert plan.runs("run_result") == {RUN}
     assert [w["subtest"] for w in plan.wildcards("subtest_report")] == ["00"]
 
     agent_files = tree_hashes(r.agent_dir)
     judge_files = tree_hashes(r.judge_dir)
-    proc = check(smk(workdir, str(r.agent_result.relative_to(workdir))))
+    proc = ok(snakemake(workdir, str(r.agent_result.relative_to(workdir))))
     assert "rule agent:" not in output_of(proc) and "rule judge:" not in output_of(proc)
     assert load(r.agent_result) == old
     # nothing else of the run was touched
@@ -50,18 +49,18 @@ def test_lost_agent_result_regenerates_from_the_logs_only(workdir):
 
 
 def test_lost_judgment_reruns_only_that_judge(workdir):
-    r = rp(workdir, *RUN)
+    r = rp(workdir, RUN)
     r.judge_slot("02").judgment.unlink()
     plan = dry(workdir)
     assert plan.counts == {"judge": 1, **downstream_of_runs(1)}
     assert plan.wildcards("judge") == [
         {"experiment": EXP, "tier": "T0", "subtest": "00", "run": "01", "slot": "02"}
     ]
-    assert plan.runs("run_result") == {RUN_WC}
+    assert plan.runs("run_result") == {RUN}
 
 
 def test_lost_run_directory_reruns_that_runs_whole_chain(workdir):
-    shutil.rmtree(rp(workdir, *RUN).dir)
+    shutil.rmtree(rp(workdir, RUN).dir)
     plan = dry(workdir)
     assert plan.counts == {
         "agent": 1,
@@ -70,7 +69,7 @@ def test_lost_run_directory_reruns_that_runs_whole_chain(workdir):
         **downstream_of_runs(1),
     }
     for rule in ("agent", "judge_prompt", "judge", "run_result"):
-        assert plan.runs(rule) == {RUN_WC}, rule
+        assert plan.runs(rule) == {RUN}, rule
     assert sorted(w["slot"] for w in plan.wildcards("judge")) == ["01", "02"]
 
 
@@ -107,7 +106,7 @@ def test_changing_one_subtests_model_reruns_exactly_its_runs(workdir):
     tiers["T0"]["subtests"]["01"]["model"] = "claude-opus-4-5-20251101"
     edit_experiment(workdir, tiers=tiers)
     plan = dry(workdir)
-    changed = {("T0", "01", "01"), ("T0", "01", "02")}
+    changed = {("T0", "01", 1), ("T0", "01", 2)}
     assert plan.runs("agent") == changed
     assert plan.counts["agent"] == 2
     for rule in ("judge_prompt", "run_result"):
@@ -139,12 +138,12 @@ def test_changing_the_agent_timeout_reruns_no_run(workdir):
 
 
 def test_adding_a_judge_runs_only_the_new_slot(workdir):
-    before = {key: tree_hashes(rp(workdir, *key).agent_dir) for key in RUN_KEYS}
+    before = {key: tree_hashes(rp(workdir, key).agent_dir) for key in RUN_KEYS}
     old_slots = {
-        key: {s: tree_hashes(rp(workdir, *key).judge_slot(s).dir) for s in ("01", "02")}
+        key: {s: tree_hashes(rp(workdir, key).judge_slot(s).dir) for s in ("01", "02")}
         for key in RUN_KEYS
     }
-    prompts = {key: rp(workdir, *key).judge_prompt.read_bytes() for key in RUN_KEYS}
+    prompts = {key: rp(workdir, key).judge_prompt.read_bytes() for key in RUN_KEYS}
     judges = read_config(workdir)["experiments"][0]["judges"]
     judges.append({"adapter": "claude-code", "cli": "claude-standin", "model": "sonnet"})
     edit_experiment(workdir, judges=judges)
@@ -160,11 +159,11 @@ def test_adding_a_judge_runs_only_the_new_slot(workdir):
         "all": 1,
     }
     assert {w["slot"] for w in plan.wildcards("judge")} == {"03"}
-    assert plan.runs("judge") == {(t, s, f"{r:02d}") for t, s, r in RUN_KEYS}
+    assert plan.runs("judge") == set(RUN_KEYS)
 
-    check(smk(workdir))
+    ok(snakemake(workdir))
     for key in RUN_KEYS:
-        r = rp(workdir, *key)
+        r = rp(workdir, key)
         assert tree_hashes(r.agent_dir) == before[key], key
         assert r.judge_prompt.read_bytes() == prompts[key]
         for s in ("01", "02"):

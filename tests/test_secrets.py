@@ -9,7 +9,7 @@ import stat
 import subprocess
 
 import yaml
-from pipeline_helpers import REPO, VENV_BIN, experiment_cfg, smk_env
+from helpers import REPO, SCYLLA, experiment_cfg, tool_env
 
 CONFIG_SECRETS = {
     "DATABASE_URL": "postgres://scylla:hunter2-db-secret@db.internal/x",
@@ -30,8 +30,8 @@ def test_no_secret_value_anywhere_in_the_tree(tmp_path):
     exp["tiers"] = {"T0": {"subtests": {"00": {}}}}
     exp["agent"]["env"].update(CONFIG_SECRETS, CLAUDE_STANDIN_MODE="agent:printenv")
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({"experiments": [exp]}))
-    env = {**smk_env(), **PROCESS_SECRETS}
-    scylla = str(VENV_BIN / "scylla")
+    env = {**tool_env(), **PROCESS_SECRETS}
+    scylla = str(SCYLLA)
     proc = subprocess.run(
         [scylla, "run", "cfg.yaml"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
@@ -70,8 +70,8 @@ def test_a_run_from_the_saved_config_still_gets_the_env_values(tmp_path):
     exp = experiment_cfg(task=str(REPO / "config" / "tasks" / "textstats"), runs=1)
     exp["tiers"] = {"T0": {"subtests": {"00": {}}}}
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({"experiments": [exp]}))
-    scylla = str(VENV_BIN / "scylla")
-    env = smk_env()
+    scylla = str(SCYLLA)
+    env = tool_env()
     ok = subprocess.run([scylla, "run", "cfg.yaml"], cwd=tmp_path, env=env, capture_output=True)
     assert ok.returncode == 0
     saved = json.loads((tmp_path / "results/mini/config/scylla.json").read_text())

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import ORIGINAL_FIXTURE
+from helpers import ORIGINAL_FIXTURE
 
 from scylla.standin import claude
 

@@ -1,6 +1,6 @@
 """`scylla status` on a results tree holding every agent and judge status for real.
 
-The tree is a copy of the killed experiment (recovery_helpers.killed_tree): two agents were
+The tree is a copy of the killed experiment (helpers.killed_tree): two agents were
 SIGKILLed while hanging (Snakemake's incomplete markers are on disk), one agent left nothing,
 one judge answered garbage twice. The other states are made by losing or corrupting files.
 Then the classification is checked against what `snakemake -n` plans for the same tree.
@@ -14,8 +14,8 @@ import json
 import marshal
 import shutil
 
+import helpers as h
 import pytest
-import recovery_helpers as h
 
 EXPECTED = {
     # run: (agent status, {slot: judge status}), see `states` for how each is made
@@ -164,7 +164,7 @@ def test_status_reads_without_writing(states):
 def test_status_agrees_with_the_dag(states):
     """What status calls unfinished is exactly what `snakemake -n` would run."""
     rows = h.by_run(h.status(states))
-    plan = h.dry_run(states)
+    plan = h.dry(states)
     assert plan.runs("agent") == NEEDS_AGENT
     assert plan.counts["agent"] == len(NEEDS_AGENT)
     for key, row in rows.items():
@@ -259,7 +259,7 @@ def test_the_status_cache_answers_what_a_fresh_classification_would(tmp_path_fac
     assert now[d]["status"] == "results" and "run_result.json" in now[d]["reason"]
     assert now == h.by_run(_fresh_status(wd))
     # what the configuration means now is part of every entry: a new model is `outdated`
-    new = h.experiment(h.session_task(tmp_path_factory))
+    new = h.quick_experiment(h.session_task(tmp_path_factory))
     new["agent"]["model"] = "opus"
     other = h.write_config(wd, new, name="other.yaml")
     proc = h.ok(h.scylla(wd, "status", "results/mini", "--config", other, "--format", "json"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-import slurmlib
+from helpers import slurm
 
 LEDGER: list[str] = []
 
@@ -18,15 +18,15 @@ def slurm_cluster():
 
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         pytest.skip("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
-    ok, why = slurmlib.cluster_up()
+    ok, why = slurm.cluster_up()
     if not ok:
-        slurmlib.cluster_down()
+        slurm.cluster_down()
         pytest.skip(f"one-node SLURM cluster could not start: {why}")
     try:
         yield
     finally:
         if os.environ.get("SCYLLA_KEEP_SLURM") != "1":
-            slurmlib.cluster_down()
+            slurm.cluster_down()
 
 
 @pytest.fixture

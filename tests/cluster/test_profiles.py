@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import REPO, SECRET, dry, output_of, write_config
+from helpers import REPO, SECRET, dry, output_of, write_config
 
 PROFILES = sorted(p.parent.name for p in (REPO / "profiles").glob("*/config.yaml"))
 # The Kubernetes profile hands ANTHROPIC_API_KEY to its pods (`envvars:`): Snakemake refuses

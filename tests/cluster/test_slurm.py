@@ -24,11 +24,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pipeline_helpers
+import helpers
 import pytest
-import slurmlib
 import yaml
-from pipeline_helpers import REPO, VENV_BIN, output_of, smk_env
+from helpers import REPO, calls, ok, output_of, slurm, start, wait_for
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
@@ -50,19 +49,10 @@ def demo_config(wd: Path, **agent_env: str) -> Path:
     return path
 
 
-def env(wd: Path) -> dict[str, str]:
-    # The venv's bin/ first: SLURM jobs inherit this environment (sbatch --export=ALL) and
-    # their shell commands call `python -m scylla.steps`.
-    return {**smk_env(), "CLAUDE_STANDIN_CALLS": str(wd / "calls.jsonl")}
-
-
 def scylla(wd: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return pipeline_helpers.scylla(wd, *args, timeout=timeout)
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert proc.returncode == 0, f"{proc.args}\n{output_of(proc)[-6000:]}"
-    return proc
+    # Its environment (helpers.tool_env) has this interpreter's bin/ first: SLURM jobs inherit
+    # it (sbatch --export=ALL) and their shell commands call `python -m scylla.steps`.
+    return helpers.scylla(wd, *args, timeout=timeout)
 
 
 def status(wd: Path) -> list[dict]:
@@ -85,22 +75,9 @@ def slurm_log_ids(wd: Path) -> dict[str, str]:
     return {p.stem: p.relative_to(root).parts[0].removeprefix("rule_") for p in root.rglob("*.log")}
 
 
-def calls(wd: Path) -> Counter:
-    path = wd / "calls.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
-    return Counter(json.loads(line)["role"] for line in lines if line.strip())
-
-
-def wait_for(what: str, predicate, timeout: float, proc: subprocess.Popen | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"waiting for {what}: the scheduler ended first (code {proc.returncode})")
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+def calls_by_role(wd: Path) -> Counter:
+    """{role: stand-in calls} logged in wd/calls.jsonl."""
+    return Counter(c["role"] for c in calls(wd))
 
 
 def test_demo_runs_through_sbatch(tmp_path: Path, ledger: list[str]) -> None:
@@ -126,16 +103,16 @@ def test_demo_runs_through_sbatch(tmp_path: Path, ledger: list[str]) -> None:
     by_log = slurm_log_ids(wd)
     assert ids and sorted(ids) == sorted(by_log), (ids, by_log)
     assert Counter(by_log.values()) == {"agent": 7, "judge": 14}
-    seen = {j.id: j for j in slurmlib.jobs(wd)}
+    seen = {j.id: j for j in slurm.jobs(wd)}
     assert set(ids) <= set(seen), "squeue (MinJobAge=600) lost jobs of this run"
     for job_id in ids:
-        job = slurmlib.scontrol_job(job_id)
+        job = slurm.scontrol_job(job_id)
         assert job["JobState"] == "COMPLETED", job
         assert Path(job["WorkDir"]).resolve() == wd.resolve()
-        assert job["JobName"].startswith(slurmlib.JOB_PREFIX)
+        assert job["JobName"].startswith(slurm.JOB_PREFIX)
     assert len({seen[i].name for i in ids}) == 1  # one submission: one run uuid
     # One paid call each; a judge of an agent that left nothing records that without a call.
-    assert calls(wd) == {"agent": 7, "judge": 2 * (7 - len(failed))}
+    assert calls_by_role(wd) == {"agent": 7, "judge": 2 * (7 - len(failed))}
     ledger.append(
         f"demo via sbatch: {len(ids)} SLURM jobs (ids {min(ids, key=int)}..{max(ids, key=int)}, "
         f"name {seen[ids[0]].name}), {7 - len(failed)} runs completed, {len(failed)} failed "
@@ -157,21 +134,14 @@ def test_kill_submitter_then_recover(victim: str, tmp_path: Path, ledger: list[s
     # Agents take 20 s each: long enough to be caught running.
     config = demo_config(wd, CLAUDE_STANDIN_DELAY="20")
     args = ["run", config.name, "--tiers", "T0", "--runs", "1", "--profile", str(PROFILE), *FAST]
-    log = open(wd / "first.log", "w")  # noqa: SIM115 - the process owns it
-    first = subprocess.Popen(
-        [str(VENV_BIN / "scylla"), *args],
-        cwd=wd,
-        env=env(wd),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    first = start(wd, *args, log="first.log")
     try:
         running = wait_for(
             "an agent job RUNNING in squeue",
-            lambda: [j for j in slurmlib.jobs(wd, "RUNNING") if j.rule == "agent"],
+            lambda: [j for j in slurm.jobs(wd, "RUNNING") if j.rule == "agent"],
             timeout=300,
             proc=first,
+            interval=1,
         )
         # scylla runs snakemake in a process group of its own
         (smk,) = children(first.pid)
@@ -182,12 +152,11 @@ def test_kill_submitter_then_recover(victim: str, tmp_path: Path, ledger: list[s
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
             first.wait()
-        log.close()
     killed_at = time.monotonic()
 
-    after = {j.id: j.state for j in slurmlib.jobs(wd, slurmlib.ACTIVE)}
+    after = {j.id: j.state for j in slurm.jobs(wd, slurm.ACTIVE)}
     time.sleep(8)
-    later = {j.id: j.state for j in slurmlib.jobs(wd)}
+    later = {j.id: j.state for j in slurm.jobs(wd)}
     ledger.append(
         f"[{victim}] kill -9 while agent job(s) {[j.id for j in running]} ran: right after, "
         f"squeue had {after}; 8 s later {later}"
@@ -213,7 +182,7 @@ def test_kill_submitter_then_recover(victim: str, tmp_path: Path, ledger: list[s
         said += output_of(again)
     ok(again)
     recovered = time.monotonic() - killed_at
-    assert not slurmlib.jobs(wd, slurmlib.ACTIVE)
+    assert not slurm.jobs(wd, slurm.ACTIVE)
     policy = [line for line in said.splitlines() if line.startswith("scylla:") and "SLURM" in line]
     ledger.append(f"[{victim}] scylla said: {policy}")
     if victim == "snakemake":
@@ -231,7 +200,7 @@ def test_kill_submitter_then_recover(victim: str, tmp_path: Path, ledger: list[s
     ids = submitted_ids(wd)
     ledger.append(
         f"[{victim}] SLURM job ids in snakemake's logs {ids}; agent attempts per run "
-        f"{attempts}; stand-in agent calls logged {calls(wd)['agent']}; "
+        f"{attempts}; stand-in agent calls logged {calls_by_role(wd)['agent']}; "
         f"{'scylla repair, then ' if repaired else ''}recovered {recovered:.0f} s after the kill"
     )
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import REPO, SECRET, output_of
+from helpers import REPO, SECRET, output_of
 
 PODMAN = shlex.split(os.environ.get("PODMAN", "podman --storage-driver vfs"))
 IMAGE = "localhost/scylla:latest"

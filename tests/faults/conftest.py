@@ -1,4 +1,4 @@
-"""Fixtures of the fault-injection suite (see faultlib.py); the ledger summary at the end."""
+"""Fixtures of the fault-injection suite (see helpers/faults.py); the ledger summary at the end."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 import os
 from pathlib import Path
 
-import faultlib as f
+import helpers as h
 import pytest
-import recovery_helpers as h
+from helpers import faults as f
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def task(tmp_path_factory) -> Path:
 def base(tmp_path_factory, task) -> Path:
     """The small experiment run to its end once (read-only: tests copy it)."""
     wd = tmp_path_factory.mktemp("fbase") / "wd"
-    f.write_config(wd, task)
+    h.write_config(wd, f.experiment(task))
     f.ok(f.scylla(wd, "run", f.CONFIG))
     return wd
 

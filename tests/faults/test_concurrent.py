@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-import faultlib as f
-import recovery_helpers as h
+import helpers as h
 import yaml
+from helpers import faults as f
 
 from scylla.recovery import archive
 
@@ -20,7 +20,7 @@ def test_a_second_invocation_is_refused_and_changes_nothing(tree):
     for key in SLOW:
         archive.archive_run(f.rp(tree, key), "fault test: run it again")
         f.modes(tree, key, "slow")
-    bg = f.start(tree, "run", f.CONFIG, extra_env={"CLAUDE_STANDIN_SLOW": "5"})
+    bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": "5"})
     f.wait_for("the scheduler runs", lambda: f.schedulers(tree), 60, bg)
     (pid,) = f.schedulers(tree)
     cfg = yaml.safe_load((tree / f.CONFIG).read_text())
@@ -36,7 +36,7 @@ def test_a_second_invocation_is_refused_and_changes_nothing(tree):
     assert repair.returncode != 0 and line in repair.stderr, h.output_of(repair)
     rerun = f.scylla(tree, "rerun", "agents", "results/mini")
     assert rerun.returncode != 0 and line in rerun.stderr, h.output_of(rerun)
-    plain = f.snakemake(tree, "--cores", "1", config="other.yaml")
+    plain = f.snakemake(tree, config="other.yaml", cores=1)
     assert plain.returncode != 0 and "lock" in h.output_of(plain).lower()
     # no file a running job reads was rewritten by the refused invocations
     assert {p: p.read_bytes() for p in specs} == spec_bytes

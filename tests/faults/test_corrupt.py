@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-import faultlib as f
+import helpers as h
 import pytest
-import recovery_helpers as h
+from helpers import faults as f
 
 from scylla import records
 

@@ -9,9 +9,9 @@ import os
 import shutil
 import subprocess
 
-import faultlib as f
+import helpers as h
 import pytest
-import recovery_helpers as h
+from helpers import faults as f
 
 from scylla.recovery import archive, attempts
 
@@ -42,7 +42,7 @@ def test_disk_full_after_the_call_keeps_the_answer_and_never_pays_twice(tree):
         subprocess.run(["cp", "-a", f"{keep}/.", str(run.attempts)], check=True)
         shutil.rmtree(keep)
         f.modes(tree, RUN, "slow")
-        bg = f.start(tree, "run", f.CONFIG, extra_env={"CLAUDE_STANDIN_SLOW": "4"})
+        bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": "4"})
         f.wait_for(
             "the agent runs",
             lambda: any(c["role"] == "agent" for c in f.calls(tree)),

@@ -9,9 +9,9 @@ import os
 import signal
 import time
 
-import faultlib as f
-import recovery_helpers as h
+import helpers as h
 import yaml
+from helpers import faults as f
 
 from scylla import records
 from scylla.recovery import attempts

@@ -8,8 +8,8 @@ import os
 import signal
 import time
 
-import faultlib as f
-import recovery_helpers as h
+import helpers as h
+from helpers import faults as f
 
 from scylla.recovery import archive, attempts
 from scylla.util import procs
@@ -49,7 +49,7 @@ def test_kill9_of_the_scheduler_alone_the_orphan_finishes_and_is_adopted(tree):
     f.modes(tree, SLOW, "slow")
     # long enough to outlive the recovery commands on a loaded machine: the orphan must
     # still be running when `rerun` looks, so that its new job waits for it and adopts it
-    bg = f.start(tree, "run", f.CONFIG, extra_env={"CLAUDE_STANDIN_SLOW": "20"})
+    bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": "20"})
     f.wait_for("the slow agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
     (smk,) = f.schedulers(tree)
     os.kill(smk, signal.SIGKILL)  # the scheduler only: its job shells and steps live on
@@ -87,7 +87,7 @@ def test_kill9_of_the_whole_job_group_ends_the_orphan_agent(tree):
     # the CLI answers after 60 s: it is still running when recovery ends it (an answer
     # before that would be salvaged, not interrupted)
     slow = {"CLAUDE_STANDIN_LATE": "3", "CLAUDE_STANDIN_SLOW": "60"}
-    bg = f.start(tree, "run", f.CONFIG, extra_env=slow)
+    bg = f.start(tree, "run", f.CONFIG, env=slow)
     f.wait_for("the first attempt's agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
     run = f.rp(tree, SLOW)
     (smk,) = f.schedulers(tree)
@@ -113,7 +113,7 @@ def test_sigterm_to_scylla_run_finishes_the_running_agent_and_stops(tree):
     case = f.Case("SIGTERM to scylla run mid-agent", tree, protect=OTHERS)
     _fresh(tree, SLOW)
     f.modes(tree, SLOW, "slow")
-    bg = f.start(tree, "run", f.CONFIG, extra_env={"CLAUDE_STANDIN_SLOW": "4"})
+    bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": "4"})
     f.wait_for("the slow agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
     os.kill(bg.pid, signal.SIGTERM)
     bg.wait(timeout=60)

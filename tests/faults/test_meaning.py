@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 
-import faultlib as f
+import helpers as h
 import pytest
-import recovery_helpers as h
 import yaml
+from helpers import faults as f
 
 from scylla.recovery import attempts
 
@@ -21,7 +21,7 @@ def moved(tree, tmp_path):
     """The tree with its task copied next to it (so a test may edit the task)."""
     task = tmp_path / "task" / "quick"
     shutil.copytree(_task_of(tree), task)
-    f.write_config(tree, task)
+    h.write_config(tree, f.experiment(task))
     return tree, task
 
 

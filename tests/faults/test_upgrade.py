@@ -9,9 +9,9 @@ import json
 import subprocess
 import tarfile
 
-import faultlib as f
+import helpers as h
 import pytest
-import recovery_helpers as h
+from helpers import faults as f
 
 FIRST_RELEASE = "2fab610"
 
@@ -28,11 +28,8 @@ def legacy(tmp_path, task):
     with tarfile.open(fileobj=io.BytesIO(got.stdout)) as tar:
         tar.extractall(src, filter="data")
     wd = tmp_path / "wd"
-    f.write_config(wd, task)
-    argv = [str(h.SNAKEMAKE), "-s", str(src / "Snakefile"), "-d", str(wd)]
-    argv += ["--configfile", str(wd / f.CONFIG), "--cores", "2"]
-    proc = subprocess.run(argv, cwd=wd, env=f.env(wd), capture_output=True, text=True)
-    f.ok(proc)
+    h.write_config(wd, f.experiment(task))
+    f.ok(f.snakemake(wd, snakefile=src / "Snakefile"))
     (wd / "calls.jsonl").write_text("")
     return wd
 

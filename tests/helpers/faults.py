@@ -1,4 +1,5 @@
-"""The fault-injection suite's shared machinery: one small experiment, real runs, a ledger.
+"""The fault-injection suite's machinery (tests/faults): one small experiment, real runs, a
+ledger.
 
 Every case is a real pipeline run in a temporary directory with the shipped `claude-standin`
 (no mocks). A case snapshots the files of every completed run it must not touch, injects its
@@ -6,6 +7,9 @@ fault, recovers with the tools a user has (`scylla`, plain `snakemake`), and the
 bytes changed in protected files (must be 0), processes left behind (must be 0) and paid
 calls made (the stand-in logs each call to calls.jsonl). The ledger collects those figures
 for the summary printed at the end of the session (and faults-ledger.json).
+
+The runners and paths the fault tests use as `f.scylla`, `f.snakemake`, `f.ok`, `f.rp`... are
+the shared ones, imported here.
 """
 
 from __future__ import annotations
@@ -15,107 +19,61 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import recovery_helpers as h
-import yaml
-
 from scylla.util import procs
 
-EXP = "mini"
-CONFIG = "mini.yaml"
+from .processes import processes_under, wait_for
+from .project import CONFIG, write_modes
+from .recovery import SLOTS, quick_experiment
+from .run import calls, ok, scylla, snakemake, start
+from .trees import label, rp
+
+__all__ = [
+    "CONFIG",
+    "LEDGER",
+    "RUNS",
+    "SLOTS",
+    "TIERS",
+    "Case",
+    "Entry",
+    "calls",
+    "experiment",
+    "judge_modes",
+    "leftovers",
+    "modes",
+    "ok",
+    "rp",
+    "run_files",
+    "schedulers",
+    "scylla",
+    "snakemake",
+    "start",
+    "summary",
+    "wait_for",
+]
+
 TIERS = {"T0": {"subtests": {"00": {}, "01": {"claude_md": "# be careful\n"}}}}
 RUNS = [("T0", "00", 1), ("T0", "00", 2), ("T0", "01", 1), ("T0", "01", 2)]
-SLOTS = ("01", "02")
-TIMEOUT = 240
 
 
 def experiment(task: Path, **changes: Any) -> dict[str, Any]:
-    exp = h.experiment(task, tiers=json.loads(json.dumps(TIERS)), runs=2)
+    """The suite's experiment: the recovery scenario's, one tier of two subtests, 2 runs."""
+    exp = quick_experiment(task, tiers=json.loads(json.dumps(TIERS)), runs=2)
     exp.update(changes)
     return exp
 
 
-def write_config(wd: Path, task: Path, name: str = CONFIG, **changes: Any) -> Path:
-    path = wd / name
-    wd.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"experiments": [experiment(task, **changes)]}))
-    return path
-
-
-def env(wd: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    out = h.env({"CLAUDE_STANDIN_CALLS": str(wd / "calls.jsonl"), **(extra or {})})
-    return out
-
-
-def scylla(wd: Path, *args: str | Path, extra_env=None, timeout=TIMEOUT):
-    return subprocess.run(
-        [str(h.SCYLLA), *map(str, args)],
-        cwd=wd,
-        env=env(wd, extra_env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def snakemake(wd: Path, *args: str, config: str = CONFIG, extra_env=None):
-    argv = [str(h.SNAKEMAKE), "-s", str(h.SNAKEFILE), "-d", str(wd)]
-    argv += ["--configfile", str(wd / config), *args]
-    return subprocess.run(
-        argv, cwd=wd, env=env(wd, extra_env), capture_output=True, text=True, timeout=TIMEOUT
-    )
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def start(
-    wd: Path, *args: str, extra_env=None, log: str = "bg.log", sigint_ignored: bool = False
-) -> subprocess.Popen:
-    """`scylla ARGS` in the background (a session of its own, like a terminal's job). With
-    `sigint_ignored`, as a non-interactive shell starts a background job `cmd &`."""
-    fh = open(wd / log, "w")  # noqa: SIM115 - the process owns it
-    return subprocess.Popen(
-        [str(h.SCYLLA), *args],
-        cwd=wd,
-        env=env(wd, extra_env),
-        stdout=fh,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=_ignore_sigint if sigint_ignored else None,
-    )
-
-
-def ok(proc):
-    assert proc.returncode == 0, f"{proc.args}\n{h.output_of(proc)[-6000:]}"
-    return proc
-
-
-def rp(wd: Path, key: tuple[str, str, int]):
-    return h.rp(wd, key)
-
-
-def calls(wd: Path) -> list[dict[str, Any]]:
-    path = wd / "calls.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def modes(wd: Path, key: tuple[str, str, int], *agent_modes: str) -> None:
-    h.write_modes(rp(wd, key).dir / "modes.json", [f"agent:{m}" for m in agent_modes])
+    write_modes(rp(wd, key).dir / "modes.json", [f"agent:{m}" for m in agent_modes])
 
 
-def judge_modes(wd: Path, key, slot: str, *judge_modes: str) -> None:
-    h.write_modes(
+def judge_modes(wd: Path, key: tuple[str, str, int], slot: str, *judge_modes: str) -> None:
+    write_modes(
         rp(wd, key).judge_slot(slot).dir / "modes.json", [f"judge:{m}" for m in judge_modes]
     )
 
@@ -136,14 +94,10 @@ def run_files(run_dir: Path) -> dict[str, str]:
 
 def leftovers(wd: Path) -> list[int]:
     """Processes still alive from this working directory: by cwd, or by an attempt marker."""
-    found = set(h.processes_under(wd))
+    found = set(processes_under(wd))
     prefix = str(wd.resolve()) + "/"
     found |= set(procs.with_marker(procs.ATTEMPT_VAR, prefix, prefix=True))
     return sorted(p for p in found if procs.alive(p))
-
-
-def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 60, proc=None) -> Any:
-    return h.wait_for(what, predicate, timeout, proc)
 
 
 def schedulers(wd: Path) -> list[int]:
@@ -204,7 +158,7 @@ class Case:
                     if (key, rel) in self.rederived and _keeps(self.rederived[key, rel], target):
                         continue
                     changed += target.stat().st_size if target.exists() else 1
-                    self.entry.notes.append(f"changed: {h.label(key)}/{rel}")
+                    self.entry.notes.append(f"changed: {label(key)}/{rel}")
         deadline = time.monotonic() + settle
         left = leftovers(self.wd)
         while left and time.monotonic() < deadline:

@@ -1,6 +1,7 @@
-"""The one-node SLURM cluster of the cluster tests: bring-up, teardown, and the squeue and
-scontrol views the tests check. The recovery policy after a killed submitter is scylla's own
-(scylla.recovery.cluster, called by `scylla run` and `scylla repair`; docs/slurm.md)."""
+"""The one-node SLURM cluster of the cluster tests (tests/cluster): bring-up, teardown, and
+the squeue and scontrol views the tests check. The recovery policy after a killed submitter is
+scylla's own (scylla.recovery.cluster, called by `scylla run` and `scylla repair`;
+docs/slurm.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from pathlib import Path
 from scylla.recovery import cluster
 from scylla.recovery.cluster import ACTIVE, JOB_PREFIX, Job
 
-HERE = Path(__file__).resolve().parent
+from .repo import REPO
+
+HERE = REPO / "tests" / "cluster"  # slurm-up.sh and slurm-down.sh
 UP, DOWN = HERE / "slurm-up.sh", HERE / "slurm-down.sh"
 __all__ = ["ACTIVE", "JOB_PREFIX", "Job", "cluster_down", "cluster_up", "jobs", "scontrol_job"]
 
