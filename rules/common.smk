@@ -126,7 +126,7 @@ def subtest_derived(wildcards):
 
 def tier_subtest_reports(wildcards):
     ep = ep_of(wildcards)
-    subs = exp_of(wildcards).tiers[wildcards.tier]["subtests"]
+    subs = exp_of(wildcards).subtests_of(wildcards.tier)
     return [str(ep.subtest_report(wildcards.tier, s)) for s in subs]
 
 

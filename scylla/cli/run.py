@@ -220,7 +220,7 @@ def _forecast_line(pairs, chosen) -> str:
             runs = [r for r in runs if (r.tier, r.subtest, r.run) in keep]
         agents, judges = spend.work_left(runs)
         if not ep.dir.is_dir():
-            agents = {t: exp.runs * len(exp.tiers[t]["subtests"]) for t in exp.tiers}
+            agents = {t: exp.runs * len(exp.subtests_of(t)) for t in exp.tiers}
             judges = sum(agents.values()) * len(exp.slots)
         lines.append(f"{exp.name}: " + spend.forecast(ep, agents, judges).line())
     return "\n".join(lines)
@@ -251,9 +251,9 @@ def selected(pairs, args: argparse.Namespace) -> dict[str, list[tuple[str, str, 
             raise SystemExit("scylla: --max-subtests must be at least 1")
         keep = {
             (tier, sid)
-            for tier, spec in exp.tiers.items()
+            for tier in exp.tiers
             if not args.tiers or tier in args.tiers
-            for sid in list(spec["subtests"])[: args.max_subtests or None]
+            for sid in exp.subtests_of(tier)[: args.max_subtests or None]
         }
         out[exp.name] = [
             (k.tier, k.subtest, k.run)

@@ -484,9 +484,13 @@ class Experiment:
         return self.data["tiers"]
 
     def subtests(self) -> Iterator[tuple[str, str]]:
-        for tier, spec in self.tiers.items():
-            for sid in spec["subtests"]:
+        for tier in self.tiers:
+            for sid in self.subtests_of(tier):
                 yield tier, sid
+
+    def subtests_of(self, tier: str) -> list[str]:
+        """The subtest ids of one tier, in order."""
+        return list(self.tiers[tier]["subtests"])
 
     def subtest(self, tier: str, subtest: str) -> dict[str, Any]:
         return self.tiers[tier]["subtests"][subtest]

@@ -58,9 +58,7 @@ def reports_above(ep: ExperimentPaths, exp: Experiment, touched: set[RunKey]) ->
         for tier, sub in exp.subtests()
         if all((tier, sub, n) in have for n in range(1, exp.runs + 1))
     }
-    ok_tiers = {
-        t for t in exp.tiers if all((t, s) in ok_subtests for s in exp.tiers[t]["subtests"])
-    }
+    ok_tiers = {t for t in exp.tiers if all((t, s) in ok_subtests for s in exp.subtests_of(t))}
     touched_subtests = {(t, s) for t, s, _ in touched}
     touched_tiers = {t for t, _ in touched_subtests}
     files: list[Path] = []

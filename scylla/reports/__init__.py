@@ -359,7 +359,7 @@ def _tier_runs(runs: pd.DataFrame, tier: str) -> pd.DataFrame:
 def _subtest_rows(ep: ExperimentPaths, exp: Experiment, tier: str) -> pd.DataFrame:
     """The tier's subtests, from their reports (the tier report's inputs)."""
     rows = []
-    for sid in exp.tiers[tier]["subtests"]:
+    for sid in exp.subtests_of(tier):
         rep = jsonio.read_json_object(ep.subtest_report(tier, sid)) or {}
         s = _report_summary(rep, functools.partial(_subtest_runs, ep, exp, tier, sid))
         rows.append({"tier": tier, "subtest": sid, **summary_row(s)})
