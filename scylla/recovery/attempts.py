@@ -455,10 +455,11 @@ def restore(
 ) -> list[str]:
     """Put the attempt's own bytes back over damaged copies; the damaged files are copied to
     `keep` first (nothing is deleted) and replaced in one rename, so a reader never finds the
-    file missing. Returns what was restored."""
+    file missing. `sums`: what the files the record does not list must hash to (the judge
+    prompt made from the attempt). Returns what was restored."""
     done = []
-    if sums is None:  # what the attempt recorded when it promoted its files
-        sums = {rel: f.get("sha256") for rel, f in (att.record.get("files") or {}).items()}
+    recorded = {rel: f.get("sha256") for rel, f in (att.record.get("files") or {}).items()}
+    sums = {**recorded, **(sums or {})}
     for rel in rels:
         src, dest = att.path(rel), files[rel]
         if not src.is_file() or sha256(src) != sums.get(rel):

@@ -17,32 +17,47 @@ from scylla.recovery.agent_attempt import current
 
 def heal_agent_files(rp: RunPaths) -> list[str]:
     """Restore damaged promoted files (the agent's, and the judge prompt made from them) from
-    the current attempt; returns what was put back. Under the run's attempts lock: the judge
-    slots of one run are concurrent jobs that all heal the same files."""
+    the current attempt; returns what was put back. The judge slots of one run are concurrent
+    jobs that all look: the files are hashed outside any lock (nothing is damaged, usually),
+    and a repair happens under the run's attempts lock, after looking again."""
     att = current(rp)
     if att is None or not att.record.get("promoted_at") or att.retired:
         return []
+    prompt_files, prompt_sums = _prompt_copies(rp, att)
+    if not any(_damaged(rp, att, prompt_files, prompt_sums)):
+        return []
     with attempts.locked(rp.attempts):
-        files = rp.agent_copies
+        agent_bad, prompt_bad = _damaged(rp, att, prompt_files, prompt_sums)
+        if not agent_bad and not prompt_bad:
+            return []  # another job put them back meanwhile
+        # one restore, so one archived.json lists every file set aside
+        files = {**rp.agent_copies, **prompt_files}
         keep = archive.quarantine_dir(rp.dir)
-        bad = attempts.damaged(att, files)
-        done = attempts.restore(att, bad, files, keep) if bad else []
-        return done + _heal_prompt_files(rp, att, keep)
+        return attempts.restore(att, [*agent_bad, *prompt_bad], files, keep, prompt_sums)
 
 
-def _heal_prompt_files(rp: RunPaths, att: attempts.Attempt, keep: Path) -> list[str]:
-    """The judge prompt, diff and checks promoted from the attempt (their sums are in its
-    record's `judge_prompt` entry, not among the agent's files)."""
-    made = att.record.get("judge_prompt") or {}
-    recorded = made.get("sha256") or {}
-    files = {dest.name: dest for role, dest in rp.prompt_copies.items() if recorded.get(role)}
-    sums = {
-        dest.name: recorded[role] for role, dest in rp.prompt_copies.items() if recorded.get(role)
-    }
-    bad = [
-        rel for rel, dest in files.items() if dest.is_file() and attempts.sha256(dest) != sums[rel]
+def _prompt_copies(rp: RunPaths, att: attempts.Attempt) -> tuple[dict[str, Path], dict[str, str]]:
+    """The judge prompt, diff and checks promoted from the attempt, with the sums its record
+    holds for them in its `judge_prompt` entry (they are not among the agent's files)."""
+    recorded = (att.record.get("judge_prompt") or {}).get("sha256") or {}
+    files, sums = {}, {}
+    for role, dest in rp.prompt_copies.items():
+        if recorded.get(role):
+            files[dest.name], sums[dest.name] = dest, recorded[role]
+    return files, sums
+
+
+def _damaged(
+    rp: RunPaths, att: attempts.Attempt, prompt_files: dict[str, Path], sums: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """(damaged agent files, damaged prompt files) of the attempt's promoted copies."""
+    agent = attempts.damaged(att, rp.agent_copies)
+    prompt = [
+        rel
+        for rel, dest in prompt_files.items()
+        if dest.is_file() and attempts.sha256(dest) != sums[rel]
     ]
-    return attempts.restore(att, bad, files, keep, sums) if bad else []
+    return agent, prompt
 
 
 def heal_slot_files(rp: RunPaths, slot: str) -> list[str]:
