@@ -183,18 +183,25 @@ def judge_prompt_meaning(wildcards):
     return _judge_prompt_digest(wildcards.experiment)
 
 
+# Resources too are evaluated for every job: computed once per subtest or slot.
+@functools.cache
+def _agent_minutes(experiment, tier, subtest):
+    return int(EXPS[experiment].agent_spec(tier, subtest).timeout / 60) + 10
+
+
+@functools.cache
+def _judge_minutes(experiment, slot):
+    return int(2 * EXPS[experiment].judge_spec(slot).timeout / 60) + 5
+
+
 def agent_runtime(wildcards):
     """Minutes for a cluster scheduler: the agent timeout plus set-up and a margin."""
-    return (
-        int(
-            exp_of(wildcards).agent_spec(wildcards.tier, wildcards.subtest).timeout / 60
-        )
-        + 10
-    )
+    return _agent_minutes(wildcards.experiment, wildcards.tier, wildcards.subtest)
 
 
 def judge_runtime(wildcards):
-    return int(2 * exp_of(wildcards).judge_spec(wildcards.slot).timeout / 60) + 5
+    """Minutes for a cluster scheduler: two judge calls (a retry) and a margin."""
+    return _judge_minutes(wildcards.experiment, wildcards.slot)
 
 
 def report_tables():
