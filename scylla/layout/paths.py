@@ -78,7 +78,6 @@ LOCK = ".lock"
 ARCHIVE_NOTE = "archived.json"
 SPEND_LEDGER = "spend.jsonl"
 SPEND_LOCK = ".spend.lock"
-STOP_FILE = Path(".snakemake") / "scylla" / "stop.json"  # under the working directory (STATE_DIR)
 TASK_LOCK = ".task.lock"
 BASELINE_LOCK = ".baseline.lock"
 WORKTREE_LOCK = "scylla-worktree.lock"  # in the task repository's .git/
@@ -432,6 +431,7 @@ def run_dir_of(path: str | Path) -> Path:
 
 # scylla's state beside Snakemake's, under the working directory (never in results).
 STATE_DIR = Path(".snakemake") / "scylla"
+STOP_FILE = STATE_DIR / "stop.json"  # a failure that stopped the scheduler (recovery/stopping)
 
 
 def spec_file(workdir: str | Path, experiment_name: str, digest: str) -> Path:

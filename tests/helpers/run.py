@@ -50,15 +50,7 @@ def scylla(
     timeout: float = SCYLLA_TIMEOUT,
 ) -> Proc:
     """The real `scylla` CLI in `workdir`. `env` adds to (or replaces in) the environment."""
-    return subprocess.run(
-        [str(SCYLLA), *map(str, args)],
-        cwd=workdir,
-        env=_env_in(workdir, env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return _run([str(SCYLLA), *map(str, args)], workdir, env, timeout)
 
 
 def snakemake(
@@ -76,8 +68,13 @@ def snakemake(
     argv += ["--configfile", str(Path(workdir) / config)]
     if cores is not None:
         argv += ["--cores", str(cores)]
+    return _run([*argv, *args], workdir, env, timeout)
+
+
+def _run(argv: list[str], workdir: Path, env: Mapping[str, str] | None, timeout: float) -> Proc:
+    """One tool run in `workdir`, its output captured, never raising on a failure."""
     return subprocess.run(
-        [*argv, *args],
+        argv,
         cwd=workdir,
         env=_env_in(workdir, env),
         capture_output=True,
