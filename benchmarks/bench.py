@@ -535,10 +535,11 @@ def dry_run_wants(ctx, ep) -> dict[str, int]:
 def figure_1(ctx) -> None:
     info = tree(ctx, "status", ctx.layouts["status"], 2)
     ep, _exp, keys, _rps = experiment_of(info)
-    cache_dir = Path(info.workdir) / ".snakemake" / "scylla" / "status"
     from scylla.cli.invoke import REPO
+    from scylla.layout import paths
 
-    has_cache = (REPO / "scylla" / "status_cache.py").exists()
+    cache_dir = paths.status_cache_file(info.workdir, ep.name).parent
+    has_cache = (REPO / "scylla" / "recovery" / "status_cache.py").exists()
     ctx.notes.append(
         "figure 1: the code under test "
         + (
