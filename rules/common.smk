@@ -1,13 +1,23 @@
 import functools
 import json
+import logging
 import re
 import sys
 from pathlib import Path
 
+import snakemake
+import yaml
+from snakemake.common import NOTHING_TO_BE_DONE_MSG
 from snakemake.exceptions import WorkflowError
 from snakemake.io import report as shown_in_report
+from snakemake.logging import logger
 
 sys.path.insert(0, workflow.basedir)
+
+from scylla.recovery import settled  # noqa: E402
+
+# The code as it is now, before the rest is loaded (scylla.recovery.settled).
+CODE_FACTS = settled.code_facts(workflow.basedir)
 
 from scylla import steps  # noqa: E402
 from scylla.cli.preflight import check_clis  # noqa: E402
@@ -85,12 +95,94 @@ def exp_of(wildcards):
 
 
 def all_targets(wildcards):
-    """Every artifact of every experiment (scylla.layout.targets, shared with the scylla commands)."""
-    return [
-        str(f)
-        for exp in EXPS.values()
-        for f in targets.experiment_files(exp.paths_under(RESULTS), exp)
-    ]
+    """Every artifact of every experiment (scylla.layout.targets, shared with the scylla
+    commands), except an experiment exactly as Snakemake last found it complete
+    (scylla.recovery.settled): in a plain call its verdict could only be the same."""
+    files = []
+    plain = plain_call()
+    for exp in EXPS.values():
+        ep = exp.paths_under(RESULTS)
+        if plain and exp.name not in SETTLED:
+            declared = [str(f) for f in targets.declared_files(ep, exp)]
+            SETTLED[exp.name] = check = settled.check(
+                ".", exp.name, declared, settled_key(exp)
+            )
+            if check.settled:
+                logger.info(
+                    f"scylla: experiment {exp.name} is as Snakemake last found it complete"
+                    f" ({len(declared):,} files unchanged): not enumerated again"
+                    f" (delete {paths.settled_file('.', exp.name)} to have every file checked)"
+                )
+        if plain and SETTLED[exp.name].settled:
+            # its configuration only: `all` keeps an input, so an empty DAG says so
+            files += map(str, targets.config_files(ep, exp))
+        else:
+            files += map(str, targets.experiment_files(ep, exp))
+    return files
+
+
+# scylla.recovery.settled: the experiments `rule all` was evaluated for in this call.
+SETTLED = {}
+
+
+def plain_call():
+    """An execution or dry-run that neither forces, narrows nor touches jobs, nor changes how
+    Snakemake sees files: only then is an unchanged experiment left out of `rule all`, and
+    only then is a verdict recorded (scylla.recovery.settled)."""
+    d = workflow.dag_settings
+    narrowed = d.forceall or d.forcetargets or d.forcerun or d.until or d.omit_from
+    remote = workflow.remote_execution_settings
+    return not (
+        workflow.executor_plugin is None
+        or workflow.touch
+        or narrowed
+        or d.allowed_rules
+        or d.batch
+        or d.trust_io_cache
+        or workflow.workflow_settings.consider_ancient
+        or workflow.workflow_settings.persistence_backend.name != "FILE"
+        or workflow.storage_settings.default_storage_provider
+        or workflow.storage_settings.all_temp
+        or (remote is not None and remote.immediate_submit)
+    )
+
+
+def settled_key(exp):
+    d = workflow.dag_settings
+    deploy = workflow.deployment_settings
+    return settled.key_of(
+        spec_file=SPECS[exp.name],
+        code=CODE_FACTS,
+        settings=[
+            sorted(t.name for t in d.rerun_triggers),
+            d.max_checksum_file_size,
+            sorted(m.name for m in deploy.deployment_method),
+            str(deploy.conda_prefix),
+            snakemake.__version__,
+            yaml.__version__,
+        ],
+    )
+
+
+def record_settled():
+    """Snakemake found nothing to do: record each experiment `rule all` enumerated, if every
+    file is still as it was then."""
+    if SETTLED and not any(True for _ in workflow.dag.needrun_jobs()):
+        for check in SETTLED.values():
+            settled.record(".", check)
+
+
+class _WhenNothingToBeDone(logging.Handler):
+    """Snakemake's verdict on a plain call with nothing to run is this log message only
+    (no hook runs then, not even for a dry-run)."""
+
+    def emit(self, record):
+        if record.getMessage() == NOTHING_TO_BE_DONE_MSG:
+            record_settled()
+
+
+if not any(type(h).__name__ == "_WhenNothingToBeDone" for h in logger.handlers):
+    logger.addHandler(_WhenNothingToBeDone(logging.INFO))
 
 
 def agent_logs():

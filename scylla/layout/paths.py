@@ -451,6 +451,11 @@ def status_cache_file(workdir: str | Path, experiment_name: str) -> Path:
     return Path(workdir) / STATE_DIR / "status" / f"{experiment_name}.marshal"
 
 
+def settled_file(workdir: str | Path, experiment_name: str) -> Path:
+    """The fingerprint of an experiment Snakemake last found complete (recovery/settled)."""
+    return Path(workdir) / STATE_DIR / "settled" / f"{experiment_name}.json"
+
+
 def effective_config(workdir: str | Path, digest: str) -> Path:
     """The config `scylla run` hands to Snakemake (overrides applied); owner-only."""
     return Path(workdir) / STATE_DIR / f"config-{digest}.yaml"

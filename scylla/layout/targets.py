@@ -44,6 +44,18 @@ def experiment_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
     return files + experiment_report_files(ep)
 
 
+def declared_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """Every file a rule declares for the experiment: its artifacts, plus the copies of the
+    task and the judge prompt's diff and checks, which no rule asks for (Snakemake's verdict
+    on the experiment reads them all)."""
+    files = [*experiment_files(ep, exp), ep.task_prompt, ep.task_rubric]
+    if not exp.adopted:
+        for key in exp.run_keys():
+            rp = ep.run(key.tier, key.subtest, key.run)
+            files += [rp.diff, rp.checks]
+    return files
+
+
 def reports_above(ep: ExperimentPaths, exp: Experiment, touched: set[RunKey]) -> list[Path]:
     """The reports above the `touched` runs whose every run has, or will have once they are
     made, a run_result.json. Asking for any other report would make Snakemake run (or fail

@@ -1,0 +1,144 @@
+"""Experiments Snakemake last found complete, so `rule all` need not enumerate them again.
+
+A `snakemake -n` on a finished experiment of 1,200 runs builds a DAG of 7,000+ jobs only to
+say "Nothing to be done": ≈ 2.5 ms of Snakemake bookkeeping per job on the reference machines
+(docs/performance.md). That verdict is a function of facts we can fingerprint cheaply:
+
+- every file any rule declares for the experiment (`targets.declared_files`): inode, size
+  and mtime of each, and of a link itself;
+- what the configuration means (the digest-named resolved experiment, so every param);
+- the workflow's code (Snakefile, rules, envs, the scylla package: input functions and
+  params) and the settings of the call that change verdicts (rerun triggers, Snakemake's
+  and PyYAML's versions, checksum size limit, software deployment);
+- no incomplete marker anywhere (a job running or interrupted).
+
+When Snakemake itself says "Nothing to be done" on a plain call and every file is still as it
+was when `rule all` was evaluated, the fingerprint is recorded here. As long as it is
+unchanged, `rule all` lists only that experiment's configuration: the verdict could only be
+the same, because nothing it depends on changed. Any change (one file touched, deleted or
+replaced, a config or code edit, a marker) makes `rule all` list the whole experiment again,
+and Snakemake decides as it always does. A run that made files records nothing: the next
+plain call checks every file once more and records its own verdict.
+
+Plain means: executing or dry-running, without a flag that forces, narrows or touches jobs
+(`--forceall`, `-R`, `--until`, `--omit-from`, `--allowed-rules`, `--batch`, `--touch`),
+that changes how Snakemake sees files (`--trust-io-cache`, `--consider-ancient`,
+`--all-temp`, a storage provider, `--persistence-backend db`) or `--immediate-submit`. Targeted
+calls (a requested file, `scylla rerun`/`regenerate`) never evaluate `rule all`, and the modes
+that do not execute (`--summary`, `--report`, `--list-changes`, `--delete-all-output`, `--dag`)
+never consult the record. Not covered: a file rewritten with the same inode, size and
+nanosecond mtime (Snakemake compares mtimes, so it would not see most of those either), and
+hand edits of `.snakemake/metadata`. Kept in `.snakemake/scylla/settled/`, one small JSON
+record per experiment; deleting it is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from stat import S_ISLNK
+from typing import Any
+
+from scylla.layout import paths
+from scylla.recovery import snakemeta
+from scylla.util import jsonio
+
+VERSION = 1
+Facts = tuple[int, ...] | None
+
+
+def facts(files: Iterable[str]) -> list[Facts]:
+    """(inode, size, mtime in ns) of every file, None for an absent one: one lstat each (and
+    a stat for a symbolic link: Snakemake compares a link's own mtime, its target's bytes)."""
+    lstat = os.lstat
+    out: list[Facts] = []
+    add = out.append
+    for f in files:
+        try:
+            st = lstat(f)
+            if S_ISLNK(st.st_mode):
+                target = os.stat(f)
+                add((st.st_ino, target.st_size, st.st_mtime_ns, target.st_mtime_ns))
+                continue
+        except OSError:
+            add(None)
+            continue
+        add((st.st_ino, st.st_size, st.st_mtime_ns))
+    return out
+
+
+def digest_of(files: list[str], found: list[Facts]) -> str:
+    blob = json.dumps([files, found], separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def code_facts(basedir: str | Path) -> list[Any]:
+    """The workflow's code as Snakemake and the input functions see it: an edit of any of
+    these makes every experiment be enumerated once more (it re-runs nothing by itself)."""
+    base = Path(basedir)
+    files = [base / "Snakefile", *sorted((base / "rules").glob("*.smk"))]
+    files += sorted((base / "envs").glob("*"))
+    files += sorted(Path(__file__).parents[1].rglob("*.py"))
+    return [[str(f), *(facts([str(f)])[0] or ())] for f in files]
+
+
+def key_of(*, spec_file: str, code: list[Any], settings: list[Any]) -> str:
+    """Everything besides the files that Snakemake's verdict depends on: the resolved
+    experiment (every param), the code, and the settings of the call that matter to it."""
+    blob = [VERSION, spec_file, code, settings, sys.version]
+    return hashlib.sha256(json.dumps(blob, default=str).encode()).hexdigest()
+
+
+@dataclass
+class Check:
+    """One experiment's files and their facts when `rule all` was evaluated."""
+
+    experiment: str
+    files: list[str]
+    key: str
+    before: list[Facts] = field(default_factory=list)
+    settled: bool = False
+
+
+def record_file(workdir: str | Path, experiment: str) -> Path:
+    return paths.settled_file(workdir, experiment)
+
+
+def check(workdir: str | Path, experiment: str, files: list[str], key: str) -> Check:
+    """Is the experiment exactly as Snakemake last found it complete?"""
+    found = facts(files)
+    c = Check(experiment, files, key, found)
+    rec = jsonio.read_json_object(record_file(workdir, experiment))
+    c.settled = (
+        rec is not None
+        and rec.get("key") == key
+        and rec.get("files") == len(files)
+        and rec.get("digest") == digest_of(files, found)
+        and not markers(workdir)
+    )
+    return c
+
+
+def markers(workdir: str | Path) -> bool:
+    """Any incomplete marker: a job is running, or was interrupted (liveness is not a file
+    fact, so nothing is taken as settled while one exists)."""
+    return bool(snakemeta.incomplete_files(Path(workdir)))
+
+
+def record(workdir: str | Path, c: Check) -> bool:
+    """Record that Snakemake found `c`'s experiment complete: only if every file exists and
+    is as it was when `rule all` was evaluated (nothing changed it while Snakemake looked).
+    Returns whether the record was (re)written."""
+    if markers(workdir):
+        return False
+    now = facts(c.files)
+    if now != c.before or None in now or c.settled:
+        return False  # changed under us, incomplete, or already recorded as it is
+    data = {"key": c.key, "files": len(c.files), "digest": digest_of(c.files, now)}
+    jsonio.write_json(record_file(workdir, c.experiment), data)
+    return True
