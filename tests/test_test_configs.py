@@ -175,3 +175,42 @@ def test_make_target_script_fails_on_a_wrong_expectation(tmp_path: Path) -> None
     assert proc.returncode == 1, output_of(proc)
     assert lines[0].startswith("ok   minimal.yaml") and " 9 jobs " in lines[0], lines
     assert lines[1].startswith("FAIL wrong.yaml") and "9 jobs scheduled, 10 expected" in lines[2]
+
+
+REPORTS = ("subtest_report", "tier_report", "experiment_report")
+_JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:    .*\n)+)", re.MULTILINE)
+
+
+def planned_jobs(text: str) -> list[tuple[str, dict[str, str]]]:
+    """[(rule, {input, output, wildcards: text})] of every job a dry-run prints."""
+    jobs = []
+    for m in _JOB.finditer(text):
+        fields = dict(
+            line.strip().split(": ", 1) for line in m.group(2).splitlines() if ": " in line
+        )
+        jobs.append((m.group(1), fields))
+    return jobs
+
+
+def test_every_run_is_an_island_so_its_result_follows_its_own_last_judge(tmp_path: Path) -> None:
+    """The rule graph per run (matrix: 15 runs x 2 judges): every job of a run reads and
+    writes only files of that run, so its run_result.json is made as soon as *its* judges
+    are done (no other run, subtest or report holds it back); the run has 3 + S jobs; only the
+    reports read across runs."""
+    config = TEST_DIR / "config" / "matrix.yaml"
+    jobs = planned_jobs(output_of(dry_run(config, tmp_path)))
+    per_run: Counter[str] = Counter()
+    for rule, fields in jobs:
+        wildcards = dict(w.split("=", 1) for w in fields.get("wildcards", "").split(", ") if w)
+        if "run" not in wildcards:
+            assert rule in {"all", "experiment_config", *REPORTS}, rule
+            continue
+        run_dir = (
+            "/".join(["results", wildcards["experiment"], wildcards["tier"], wildcards["subtest"]])
+            + f"/run_{wildcards['run']}/"
+        )
+        files = fields.get("input", "").split(", ") + fields["output"].split(", ")
+        assert all(f.startswith(run_dir) for f in files if f), (rule, run_dir, files)
+        per_run[run_dir] += 1
+    slots = len(experiments(load(config))[0]["judges"])
+    assert len(per_run) == 15 and set(per_run.values()) == {3 + slots}
