@@ -1,13 +1,9 @@
 import functools
 import json
-import logging
 import re
 import sys
 from pathlib import Path
 
-import snakemake
-import yaml
-from snakemake.common import NOTHING_TO_BE_DONE_MSG
 from snakemake.exceptions import WorkflowError
 from snakemake.io import report as shown_in_report
 from snakemake.logging import logger
@@ -126,41 +122,12 @@ SETTLED = {}
 
 
 def plain_call():
-    """An execution or dry-run that neither forces, narrows nor touches jobs, nor changes how
-    Snakemake sees files: only then is an unchanged experiment left out of `rule all`, and
-    only then is a verdict recorded (scylla.recovery.settled)."""
-    d = workflow.dag_settings
-    narrowed = d.forceall or d.forcetargets or d.forcerun or d.until or d.omit_from
-    remote = workflow.remote_execution_settings
-    return not (
-        workflow.executor_plugin is None
-        or workflow.touch
-        or narrowed
-        or d.allowed_rules
-        or d.batch
-        or d.trust_io_cache
-        or workflow.workflow_settings.consider_ancient
-        or workflow.workflow_settings.persistence_backend.name != "FILE"
-        or workflow.storage_settings.default_storage_provider
-        or workflow.storage_settings.all_temp
-        or (remote is not None and remote.immediate_submit)
-    )
+    return settled.plain(workflow)
 
 
 def settled_key(exp):
-    d = workflow.dag_settings
-    deploy = workflow.deployment_settings
     return settled.key_of(
-        spec_file=SPECS[exp.name],
-        code=CODE_FACTS,
-        settings=[
-            sorted(t.name for t in d.rerun_triggers),
-            d.max_checksum_file_size,
-            sorted(m.name for m in deploy.deployment_method),
-            str(deploy.conda_prefix),
-            snakemake.__version__,
-            yaml.__version__,
-        ],
+        spec_file=SPECS[exp.name], code=CODE_FACTS, settings=settled.settings(workflow)
     )
 
 
@@ -172,17 +139,7 @@ def record_settled():
             settled.record(".", check)
 
 
-class _WhenNothingToBeDone(logging.Handler):
-    """Snakemake's verdict on a plain call with nothing to run is this log message only
-    (no hook runs then, not even for a dry-run)."""
-
-    def emit(self, record):
-        if record.getMessage() == NOTHING_TO_BE_DONE_MSG:
-            record_settled()
-
-
-if not any(type(h).__name__ == "_WhenNothingToBeDone" for h in logger.handlers):
-    logger.addHandler(_WhenNothingToBeDone(logging.INFO))
+settled.when_nothing_to_be_done(record_settled)
 
 
 def agent_logs():

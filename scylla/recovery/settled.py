@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISLNK
@@ -142,3 +143,65 @@ def record(workdir: str | Path, c: Check) -> bool:
     data = {"key": c.key, "files": len(c.files), "digest": digest_of(c.files, now)}
     jsonio.write_json(record_file(workdir, c.experiment), data)
     return True
+
+
+def plain(workflow: Any) -> bool:
+    """Snakemake's `workflow` runs a plain call: it executes or dry-runs, and neither forces,
+    narrows nor touches jobs, nor changes how files are seen. Only then is an unchanged
+    experiment left out of `rule all`, and only then is a verdict recorded."""
+    d = workflow.dag_settings
+    narrowed = d.forceall or d.forcetargets or d.forcerun or d.until or d.omit_from
+    remote = workflow.remote_execution_settings
+    return not (
+        workflow.executor_plugin is None  # --summary, --report, --list-changes, --dag, ...
+        or workflow.touch
+        or narrowed
+        or d.allowed_rules
+        or d.batch
+        or d.trust_io_cache
+        or workflow.workflow_settings.consider_ancient
+        or workflow.workflow_settings.persistence_backend.name != "FILE"
+        or workflow.storage_settings.default_storage_provider
+        or workflow.storage_settings.all_temp
+        or (remote is not None and remote.immediate_submit)
+    )
+
+
+def settings(workflow: Any) -> list[Any]:
+    """The settings of the call, besides the code and the config, that change verdicts."""
+    import snakemake
+    import yaml
+
+    d = workflow.dag_settings
+    deploy = workflow.deployment_settings
+    return [
+        sorted(t.name for t in d.rerun_triggers),
+        d.max_checksum_file_size,
+        sorted(m.name for m in deploy.deployment_method),
+        str(deploy.conda_prefix),
+        snakemake.__version__,
+        yaml.__version__,
+    ]
+
+
+class _WhenNothingToBeDone(logging.Handler):
+    """Snakemake's verdict on a plain call with nothing to run is its log message only (no
+    hook runs then, not even for a dry-run)."""
+
+    def __init__(self, react: Callable[[], None]):
+        super().__init__(logging.INFO)
+        self.react = react
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from snakemake.common import NOTHING_TO_BE_DONE_MSG
+
+        if record.getMessage() == NOTHING_TO_BE_DONE_MSG:
+            self.react()
+
+
+def when_nothing_to_be_done(react: Callable[[], None]) -> None:
+    """Call `react` when Snakemake says "Nothing to be done" (once per process)."""
+    from snakemake.logging import logger
+
+    if not any(type(h).__name__ == _WhenNothingToBeDone.__name__ for h in logger.handlers):
+        logger.addHandler(_WhenNothingToBeDone(react))
