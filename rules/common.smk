@@ -95,11 +95,12 @@ def all_targets(wildcards):
     commands), except an experiment exactly as Snakemake last found it complete
     (scylla.recovery.settled): in a plain call its verdict could only be the same."""
     files = []
-    plain = plain_call()
+    plain = settled.plain(workflow)
     for exp in EXPS.values():
         ep = exp.paths_under(RESULTS)
+        listed = [str(f) for f in targets.experiment_files(ep, exp)]
         if plain and exp.name not in SETTLED:
-            declared = [str(f) for f in targets.declared_files(ep, exp)]
+            declared = listed + [str(f) for f in targets.unrequested_files(ep, exp)]
             SETTLED[exp.name] = check = settled.check(
                 ".", exp.name, declared, settled_key(exp)
             )
@@ -113,16 +114,12 @@ def all_targets(wildcards):
             # its configuration only: `all` keeps an input, so an empty DAG says so
             files += map(str, targets.config_files(ep, exp))
         else:
-            files += map(str, targets.experiment_files(ep, exp))
+            files += listed
     return files
 
 
 # scylla.recovery.settled: the experiments `rule all` was evaluated for in this call.
 SETTLED = {}
-
-
-def plain_call():
-    return settled.plain(workflow)
 
 
 def settled_key(exp):

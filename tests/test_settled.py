@@ -8,6 +8,7 @@ left or when the call forced, narrowed or touched jobs.
 from __future__ import annotations
 
 import os
+from base64 import urlsafe_b64encode
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,6 @@ def _rewrite_keeping_mtime(wd: Path) -> None:
 
 def _plant_incomplete_marker(wd: Path) -> None:
     target = os.path.relpath(h.rp(wd, RUN).run_result, wd)
-    from base64 import urlsafe_b64encode
-
     marker = wd / ".snakemake" / "incomplete" / urlsafe_b64encode(target.encode()).decode()
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("")

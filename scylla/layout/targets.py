@@ -44,16 +44,20 @@ def experiment_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
     return files + experiment_report_files(ep)
 
 
-def declared_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
-    """Every file a rule declares for the experiment: its artifacts, plus the copies of the
-    task and the judge prompt's diff and checks, which no rule asks for (Snakemake's verdict
-    on the experiment reads them all)."""
-    files = [*experiment_files(ep, exp), ep.task_prompt, ep.task_rubric]
+def unrequested_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """Outputs no rule asks for: the copies of the task, and the judge prompt's diff and
+    checks (Snakemake's verdict on the experiment still reads them)."""
+    files = [ep.task_prompt, ep.task_rubric]
     if not exp.adopted:
         for key in exp.run_keys():
             rp = ep.run(key.tier, key.subtest, key.run)
             files += [rp.diff, rp.checks]
     return files
+
+
+def declared_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """Every file a rule declares for the experiment."""
+    return experiment_files(ep, exp) + unrequested_files(ep, exp)
 
 
 def reports_above(ep: ExperimentPaths, exp: Experiment, touched: set[RunKey]) -> list[Path]:

@@ -85,7 +85,8 @@ def code_facts(basedir: str | Path) -> list[Any]:
     files = [base / "Snakefile", *sorted((base / "rules").glob("*.smk"))]
     files += sorted((base / "envs").glob("*"))
     files += sorted(Path(__file__).parents[1].rglob("*.py"))
-    return [[str(f), *(facts([str(f)])[0] or ())] for f in files]
+    names = [str(f) for f in files]
+    return [[name, *(fx or ())] for name, fx in zip(names, facts(names), strict=True)]
 
 
 def key_of(*, spec_file: str, code: list[Any], settings: list[Any]) -> str:
@@ -106,15 +107,11 @@ class Check:
     settled: bool = False
 
 
-def record_file(workdir: str | Path, experiment: str) -> Path:
-    return paths.settled_file(workdir, experiment)
-
-
 def check(workdir: str | Path, experiment: str, files: list[str], key: str) -> Check:
     """Is the experiment exactly as Snakemake last found it complete?"""
     found = facts(files)
     c = Check(experiment, files, key, found)
-    rec = jsonio.read_json_object(record_file(workdir, experiment))
+    rec = jsonio.read_json_object(paths.settled_file(workdir, experiment))
     c.settled = (
         rec is not None
         and rec.get("key") == key
@@ -141,7 +138,7 @@ def record(workdir: str | Path, c: Check) -> bool:
     if now != c.before or None in now or c.settled:
         return False  # changed under us, incomplete, or already recorded as it is
     data = {"key": c.key, "files": len(c.files), "digest": digest_of(c.files, now)}
-    jsonio.write_json(record_file(workdir, c.experiment), data)
+    jsonio.write_json(paths.settled_file(workdir, c.experiment), data)
     return True
 
 
