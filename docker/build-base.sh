@@ -23,6 +23,8 @@
 #                             keys) into the base, for builds behind a TLS-inspecting proxy.
 #   WORK=/var/tmp/scylla-base where the rootfs tarball is kept (reused when present)
 #   REBUILD_BASE=1            make the base again even if it exists
+#   PRUNE=0                   keep untagged images (default: `podman image prune` before and
+#                             after the build; with vfs storage each layer is a full copy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,9 +79,19 @@ if [ "${REBUILD_BASE:-0}" = 1 ] || ! $PODMAN image exists "$BASE_IMAGE"; then
 fi
 [ "${1:-}" = --base ] && exit 0
 
+# Untagged images are the layers of earlier builds (with vfs storage each is a full copy of
+# the file system, ~1.8 GB): removed before and after each build, or a machine that builds
+# every commit runs out of disk. The base and the layers of the tagged image stay (cache).
+prune() {
+  [ "${PRUNE:-1}" = 0 ] && return 0
+  # shellcheck disable=SC2086
+  $PODMAN image prune --force >/dev/null || true
+}
+prune
 say "podman build -f docker/Dockerfile -t $IMAGE (BASE=$BASE_IMAGE)"
 # --pull=never: the base is local and nothing may be pulled. The build context is the
 # repository; docker/build.ignore keeps .venv, results/ and caches out of it.
 # shellcheck disable=SC2086
 $PODMAN build --pull=never --isolation "$ISOLATION" --build-arg BASE="$BASE_IMAGE" --ignorefile docker/build.ignore \
   -f docker/Dockerfile -t "$IMAGE" .
+prune

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,16 +72,24 @@ def image() -> dict:
         check=False,
     )
     took = time.monotonic() - start
-    assert proc.returncode == 0, output_of(proc)[-6000:]
-    print(f"\nimage built (or found up to date) in {took:.0f} s: docker/build-base.sh")
+    root = podman("info", "--format", "{{.Store.GraphRoot}}").stdout.strip()
+    free = f"{shutil.disk_usage(root).free / 1e9:.1f} GB free where podman keeps images ({root})"
+    assert proc.returncode == 0, f"{output_of(proc)[-6000:]}\n{free}"
+    print(f"\nimage built (or found up to date) in {took:.0f} s: docker/build-base.sh; {free}")
     return json.loads(podman("image", "inspect", IMAGE).stdout)[0]
 
 
 @pytest.fixture(scope="module")
-def rootfs(image: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rootfs(image: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the image's file system (the tests write into it; the image stays as built):
-    `podman image mount` (rootful), else `podman export` of a created, never started container."""
+    `podman image mount` (rootful), else `podman export` of a created, never started container.
+    Removed afterwards (~1.8 GB, and pytest keeps its last three temporary directories)."""
     out = tmp_path_factory.mktemp("image")
+    yield copy_of_image(out)
+    subprocess.run(["rm", "-rf", "--one-file-system", str(out)], check=False)
+
+
+def copy_of_image(out: Path) -> Path:
     root = out / "rootfs"
     mounted = podman("image", "mount", IMAGE, check=False)
     if mounted.returncode == 0:
