@@ -157,6 +157,38 @@ def slot_judgments(wildcards):
     return [str(rp.judge_slot(s).judgment) for s in exp_of(wildcards).slots]
 
 
+# rules subtest_results_<N> (`scylla regenerate` of whole subtests), one per runs count
+RUNS_COUNTS = sorted({e.runs for e in EXPS.values() if not e.adopted})
+
+
+def native_with_runs(runs):
+    """The experiments scylla created with `runs` runs per subtest (a wildcard constraint)."""
+    names = [re.escape(n) for n, e in EXPS.items() if not e.adopted and e.runs == runs]
+    return "|".join(names) or "(?!)"
+
+
+def subtest_run_files(runs):
+    """What rule run_result makes, for runs 1..`runs` of a subtest (patterns)."""
+    return [
+        str(f)
+        for n in range(1, runs + 1)
+        for rp in [T.exp.run("{tier}", "{subtest}", n)]
+        for f in (rp.agent_result, rp.consensus, rp.run_result)
+    ]
+
+
+def subtest_paid_files(wildcards):
+    """rule run_result's inputs, for every run of a subtest."""
+    ep, exp = ep_of(wildcards), exp_of(wildcards)
+    logs = agent_logs()
+    files = []
+    for n in range(1, exp.runs + 1):
+        rp = ep.run(wildcards.tier, wildcards.subtest, n)
+        files += [str(f) for k, f in rp.agent_outputs.items() if k in logs]
+        files += [str(rp.judge_slot(s).judgment) for s in exp.slots]
+    return files
+
+
 def subtest_derived(wildcards):
     """Every run's derived records: a corrupted one (newer than the report) makes the report
     job run, and it derives the record again before reporting."""

@@ -64,3 +64,34 @@ rule run_result:
         steps.run_result_(
             RESULTS, exp_of(wildcards), RunRef.from_wildcards(wildcards), log[0]
         )
+
+
+# `scylla regenerate` of whole subtests: what rule run_result makes, for every run of a
+# subtest in one job (Snakemake's own bookkeeping costs ~10 ms per job: one job per subtest
+# instead of one per run). A plain call never picks it (ruleorder: run_result first); it
+# runs only where `--allowed-rules` leaves run_result out. One rule per runs count: its
+# outputs name each run.
+for _runs in RUNS_COUNTS:
+
+    rule:
+        name:
+            f"subtest_results_{_runs}"
+        input:
+            subtest_paid_files,
+        output:
+            subtest_run_files(_runs),
+        log:
+            T.log("subtest_results", "subtest"),
+        wildcard_constraints:
+            experiment=native_with_runs(_runs),
+        localrule: True
+        run:
+            steps.subtest_results(
+                RESULTS,
+                exp_of(wildcards),
+                wildcards.tier,
+                wildcards.subtest,
+                log[0],
+            )
+
+    workflow.ruleorder("run_result", f"subtest_results_{_runs}")

@@ -364,11 +364,14 @@ def regenerated(tmp_path_factory):
     return s
 
 
+SUBTESTS = {(t, s) for t, s, _run in h.ALL_RUNS}
+
+
 def test_regenerate_dry_run_plans_no_agent_or_judge(regenerated):
     proc = h.ok(regenerated["dry"])
     jobs = dict(re.findall(r"^\s+(\w+)\s+(\d+)$", proc.stdout, re.M))
     assert jobs and set(jobs) <= {
-        "run_result",
+        "subtest_results_3",
         "subtest_report",
         "tier_report",
         "experiment_report",
@@ -387,7 +390,9 @@ def test_regenerate_rebuilds_from_the_logs_only(regenerated):
     (log,) = regenerated["logs"]
     text = log.read_text()
     stats = h.job_stats(text)
-    assert stats.get("run_result") == len(h.ALL_RUNS), stats
+    # every run of every subtest is re-derived: one job per subtest, none per run
+    assert stats.get("subtest_results_3") == len(SUBTESTS), stats
+    assert "run_result" not in stats, stats
     assert not {"agent", "judge_prompt", "judge"} & set(stats), stats
     assert not {"agent", "judge_prompt", "judge"} & set(rules_run(log)), rules_run(log)
     # every agent output and judgment untouched (mtimes and bytes); the prompt never rewritten
@@ -410,6 +415,13 @@ def test_regenerate_rebuilds_from_the_logs_only(regenerated):
     }
 
 
+def test_regenerate_leaves_snakemake_nothing_to_do(regenerated):
+    """Whole subtests are re-derived under --drop-metadata: each file keeps the record rule
+    run_result wrote (same inputs, same code), so a plain call that follows has no job."""
+    h.ok(regenerated["proc"])
+    assert not h.dry(regenerated["wd"]).counts
+
+
 def test_regenerate_works_while_some_runs_are_unfinished(tmp_path_factory):
     wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("rg2") / "wd")
     shutil.rmtree(h.rp(wd, ("T1", "00", 3)).dir)  # never started
@@ -425,7 +437,9 @@ def test_regenerate_honours_its_filters(tmp_path_factory):
     args = ("--tier", "T0", "--subtest", "00", "--dry-run")
     proc = h.ok(h.scylla(wd, "regenerate", "results/mini", *args))
     jobs = {k: int(v) for k, v in re.findall(r"^\s+(\w+)\s+(\d+)$", proc.stdout, re.M)}
-    assert jobs.get("run_result") == 3, jobs
+    # one job per run: a job per subtest is only for regenerating every run (a subtest job
+    # is outdated when one run's judgment is newer than another's result)
+    assert jobs.get("run_result") == 3 and "subtest_results_3" not in jobs, jobs
 
 
 # =================================================== moving an experiment elsewhere

@@ -297,8 +297,22 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     # Force exactly these files (not whole rules: the filters must hold); no rule that
     # could start an agent or a judge is allowed. The original tool's files are never forced.
     forced = rel_targets(inv, targets)
-    inv.extra = [*allowed_rules(exp, *CHEAP_RULES), *(["--forcerun", *forced] if forced else [])]
+    rules, flags = derivation(exp, rebuilt)
+    inv.extra = [*allowed_rules(exp, *rules), *flags, *(["--forcerun", *forced] if forced else [])]
     return _execute(args, ep, exp, inv, "regenerate")
+
+
+def derivation(exp: config.Experiment, rebuilt: set) -> tuple[list[str], list[str]]:
+    """The rules regenerate may use, and its flags. When it re-derives every run of the
+    experiment, one job per subtest (rule subtest_results_<N>) does what one run_result job
+    per run would, and `--drop-metadata` leaves each file's record as rule run_result wrote
+    it (same inputs, same code): a later plain call finds nothing changed. Only then: a
+    subtest job is outdated whenever one run's judgment is newer than another run's result,
+    so a subtest left out would be re-derived for nothing."""
+    every = sum(len(exp.subtests_of(t)) for t in exp.tiers) * exp.runs
+    if exp.adopted or len(rebuilt) != every:
+        return list(CHEAP_RULES), []
+    return [f"subtest_results_{exp.runs}", *REPORT_RULES], ["--drop-metadata"]
 
 
 def cmd_repair(args: argparse.Namespace) -> int:

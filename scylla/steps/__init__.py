@@ -138,6 +138,13 @@ def run_result_(root: str | Path, exp: Experiment, ref: RunRef, log: str) -> Non
         make_run_result(exp, ref, rp, lambda m: joblog.append(log, m))
 
 
+def subtest_results(root: str | Path, exp: Experiment, tier: str, subtest: str, log: str) -> None:
+    """Rule subtest_results_<N> (`scylla regenerate` of a whole subtest): what rule run_result
+    makes, for each run of the subtest in turn."""
+    for n in range(1, exp.runs + 1):
+        run_result_(root, exp, RunRef(exp.name, tier, subtest, n), log)
+
+
 def derived_record(kind: str, input, output, exp: Experiment, ref: RunRef, log: str) -> None:
     """One derived record of an adopted run (rules/adopted.smk), made from the paid files in
     `input` alone: agent/result.json ("agent"), judge/result.json ("consensus") or
