@@ -59,7 +59,9 @@ attempt stays in judge/judge_NN/attempts/<j>/.
 EPILOG_REGEN = """examples:
   scylla regenerate results/demo            # agent/result.json, run_result.json, reports
   scylla regenerate results/demo --dry-run
-Zero agent or judge jobs: only the logs already on disk are parsed again.
+Zero agent or judge jobs: only the logs already on disk are parsed again. When every run of
+the experiment is chosen, finished and judged, one job per subtest (subtest_results_<N>)
+re-derives its runs; otherwise one run_result job per chosen run (docs/recovery.md).
 """
 EPILOG_REPAIR = """examples:
   scylla repair results/demo --dry-run      # what would be cleaned
