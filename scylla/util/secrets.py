@@ -18,6 +18,7 @@ the effective configs under .snakemake/scylla/, owner-only (0600).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -31,6 +32,7 @@ _lock = threading.Lock()
 _registered: set[str] = set()
 
 
+@functools.cache  # asked for every variable of the environment at each scrub
 def is_secret_name(name: str) -> bool:
     upper = name.upper()
     return any(marker in upper for marker in SECRET_MARKERS)
@@ -81,7 +83,7 @@ def register_env(env: Mapping[str, str], expand=None) -> None:
 
 def secret_values() -> list[str]:
     """Everything to scrub now, longest first (so a value inside another goes second)."""
-    env = [v for k, v in os.environ.items() if is_secret_name(k)]
+    env = [os.environ[k] for k in os.environ if is_secret_name(k)]
     with _lock:
         values = {*env, *_registered}
     return sorted((v for v in values if len(v) >= MIN_LENGTH), key=len, reverse=True)
