@@ -302,7 +302,8 @@ def _summary_md(title: str, summary: dict[str, Any]) -> str:
 def write_subtest(
     ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str, runs: pd.DataFrame | None = None
 ) -> None:
-    df = run_frame(ep, exp, tier) if runs is None else runs[runs["tier"] == tier]
+    # its own runs only: reading the whole tier made every subtest report read every run of it
+    df = run_frame(ep, exp, tier, subtest) if runs is None else runs[runs["tier"] == tier]
     df = _runs_of(df, subtest)
     summary = summarize(df)
     table = df[
@@ -349,7 +350,7 @@ def _runs_of(df: pd.DataFrame, subtest: str) -> pd.DataFrame:
 
 
 def _subtest_runs(ep: ExperimentPaths, exp: Experiment, tier: str, sid: str) -> pd.DataFrame:
-    return _runs_of(run_frame(ep, exp, tier), sid)
+    return run_frame(ep, exp, tier, sid)
 
 
 def _tier_runs(runs: pd.DataFrame, tier: str) -> pd.DataFrame:

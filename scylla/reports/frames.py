@@ -23,11 +23,16 @@ def _judged_by_original(data: dict) -> bool:
     return scored and all(j.get("is_valid", True) for j in judges)
 
 
-def run_frame(ep: ExperimentPaths, exp: Experiment, tier: str | None = None) -> pd.DataFrame:
-    """One row per configured run (finished or not) of the experiment, or of one tier."""
+def run_frame(
+    ep: ExperimentPaths, exp: Experiment, tier: str | None = None, subtest: str | None = None
+) -> pd.DataFrame:
+    """One row per configured run (finished or not) of the experiment, of one tier, or of one
+    subtest of that tier."""
     rows = []
     for key in exp.run_keys():
-        if tier is not None and key.tier != tier:
+        if (tier is not None and key.tier != tier) or (
+            subtest is not None and key.subtest != subtest
+        ):
             continue
         data = jsonio.read_json_object(ep.run(key.tier, key.subtest, key.run).run_result) or {}
         tokens = data.get("token_stats") or {}
