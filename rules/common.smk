@@ -56,16 +56,17 @@ WILDCARDS = dict(paths.WILDCARD_CONSTRAINTS)
 WILDCARDS["experiment"] = "|".join(re.escape(n) for n in EXPS)
 
 
-def _names(adopted):
-    """Experiments scylla created (False) or adopted from the original tool (True), as a
-    wildcard constraint; `(?!)` matches nothing."""
-    names = [re.escape(n) for n, e in EXPS.items() if bool(e.adopted) == adopted]
+def _names(which):
+    """The experiments for which `which(experiment)` holds, as a wildcard constraint; `(?!)`
+    matches nothing."""
+    names = [re.escape(n) for n, e in EXPS.items() if which(e)]
     return "|".join(names) or "(?!)"
 
 
-# Rules that would rewrite the original tool's files have adopted twins (rules/adopted.smk).
-NATIVE = _names(False)
-ADOPTED = _names(True)
+# Experiments scylla created, and those adopted from the original tool: rules that would
+# rewrite the original tool's files have adopted twins (rules/adopted.smk).
+NATIVE = _names(lambda e: not e.adopted)
+ADOPTED = _names(lambda e: e.adopted)
 
 
 def preflight():
@@ -154,7 +155,11 @@ def ep_of(wildcards):
 
 def slot_judgments(wildcards):
     rp = ep_of(wildcards).run(wildcards.tier, wildcards.subtest, wildcards.run)
-    return [str(rp.judge_slot(s).judgment) for s in exp_of(wildcards).slots]
+    return judgments_of(rp, exp_of(wildcards))
+
+
+def judgments_of(rp, exp):
+    return [str(rp.judge_slot(s).judgment) for s in exp.slots]
 
 
 # rules subtest_results_<N> (`scylla regenerate` of whole subtests), one per runs count
@@ -163,8 +168,7 @@ RUNS_COUNTS = sorted({e.runs for e in EXPS.values() if not e.adopted})
 
 def native_with_runs(runs):
     """The experiments scylla created with `runs` runs per subtest (a wildcard constraint)."""
-    names = [re.escape(n) for n, e in EXPS.items() if not e.adopted and e.runs == runs]
-    return "|".join(names) or "(?!)"
+    return _names(lambda e: not e.adopted and e.runs == runs)
 
 
 def subtest_run_files(runs):
@@ -185,7 +189,7 @@ def subtest_paid_files(wildcards):
     for n in range(1, exp.runs + 1):
         rp = ep.run(wildcards.tier, wildcards.subtest, n)
         files += [str(f) for k, f in rp.agent_outputs.items() if k in logs]
-        files += [str(rp.judge_slot(s).judgment) for s in exp.slots]
+        files += judgments_of(rp, exp)
     return files
 
 
