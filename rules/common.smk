@@ -142,11 +142,7 @@ settled.when_nothing_to_be_done(record_settled)
 
 def agent_logs():
     """The agent's files its result is parsed from (named inputs of rule run_result)."""
-    return {
-        k: str(v)
-        for k, v in T.run.agent_outputs.items()
-        if k in ("stdout", "stderr", "command_log", "timing", "output")
-    }
+    return {k: str(v) for k, v in T.run.result_logs.items()}
 
 
 def ep_of(wildcards):
@@ -181,16 +177,19 @@ def subtest_run_files(runs):
     ]
 
 
-def subtest_paid_files(wildcards):
-    """rule run_result's inputs, for every run of a subtest."""
+def subtest_judgments(wildcards):
+    """Every slot's judgment of every run of a subtest: the inputs of rule subtest_results_<N>.
+    Only `scylla regenerate` runs it, forced, when every run is finished and judged, with no
+    rule allowed that makes these files: they gate the job and order nothing. Its step checks
+    the agent logs that are rule run_result's other inputs (RunPaths.result_logs). Not those
+    as inputs too: Snakemake stats every input of every ready job in each scheduling round
+    (update_input_sizes), 203 files per 29-run subtest instead of 58."""
     ep, exp = ep_of(wildcards), exp_of(wildcards)
-    logs = agent_logs()
-    files = []
-    for n in range(1, exp.runs + 1):
-        rp = ep.run(wildcards.tier, wildcards.subtest, n)
-        files += [str(f) for k, f in rp.agent_outputs.items() if k in logs]
-        files += judgments_of(rp, exp)
-    return files
+    return [
+        f
+        for n in range(1, exp.runs + 1)
+        for f in judgments_of(ep.run(wildcards.tier, wildcards.subtest, n), exp)
+    ]
 
 
 def subtest_derived(wildcards):

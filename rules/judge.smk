@@ -77,7 +77,7 @@ for _runs in RUNS_COUNTS:
         name:
             f"subtest_results_{_runs}"
         input:
-            subtest_paid_files,
+            subtest_judgments,
         output:
             subtest_run_files(_runs),
         log:

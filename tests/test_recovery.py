@@ -535,3 +535,44 @@ def test_result_files_follow_the_umask(tmp_path_factory):
     run = h.rp(wd, ("T0", "00", 1))
     for f in (run.run_result, run.agent_result, run.agent_stdout, run.judge_prompt):
         assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f
+
+
+def test_regenerate_with_an_agent_log_gone_plans_per_run(tmp_path_factory):
+    """Rule subtest_results_<N> has the judgments as its only inputs. When an agent log that
+    rule run_result parses is gone (its attempt's copy too), regenerate plans one job per run,
+    so Snakemake names the file before any job starts and every derived record stays."""
+    wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("rg4") / "wd")
+    rp = h.rp(wd, ("T0", "01", 2))
+    for f in [rp.agent_stderr, *rp.attempts.rglob(rp.agent_stderr.name)]:
+        f.unlink()
+    derived = [
+        f
+        for k in h.ALL_RUNS
+        for r in [h.rp(wd, k)]
+        for f in (r.agent_result, r.consensus, r.run_result)
+    ]
+    before = {f: f.read_bytes() for f in derived}
+    # the status still counts it completed (its agent/result.json is intact)
+    assert h.by_run(h.status(wd))[("T0", "01", 2)]["status"] == "completed"
+    dry = h.scylla(wd, "regenerate", "results/mini", "--dry-run")
+    assert "subtest_results_3" not in h.output_of(dry)
+    proc = h.scylla(wd, "regenerate", "results/mini")
+    out = h.output_of(proc)
+    assert proc.returncode != 0
+    assert "MissingInputException in rule run_result" in out, out[-3000:]
+    assert "T0/01/run_02/agent/stderr.log" in out
+    assert {f: f.read_bytes() for f in derived} == before
+
+
+def test_subtest_results_names_a_lost_agent_log_before_writing(tmp_path_factory):
+    """Called by hand (`--allowed-rules subtest_results_3`), the job checks the agent logs
+    that are not its inputs and names the lost one."""
+    wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("rg5") / "wd")
+    rp = h.rp(wd, ("T0", "01", 2))
+    for f in [rp.agent_stderr, *rp.attempts.rglob(rp.agent_stderr.name)]:
+        f.unlink()
+    targets = [str(h.rp(wd, ("T0", "01", n)).run_result.relative_to(wd)) for n in (1, 2, 3)]
+    proc = h.snakemake(wd, *targets, "--allowed-rules", "subtest_results_3", "--forcerun", *targets)
+    out = h.output_of(proc)
+    assert proc.returncode != 0
+    assert "missing agent logs (1): results/mini/T0/01/run_02/agent/stderr.log" in out, out[-3000:]

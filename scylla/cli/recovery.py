@@ -269,6 +269,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     targets: list[Path] = []
     rebuilt: set[tuple[str, str, int]] = set()
     unjudged = []
+    logs_lost = False  # an agent log run_result reads is missing: Snakemake names it (per run)
     originals: list[Path] = []  # an adopted run's derived records: made only where missing
     for r in chosen:
         rp = ep.run(r.tier, r.subtest, r.run)
@@ -287,6 +288,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         else:
             targets.append(rp.run_result)
             rebuilt.add((r.tier, r.subtest, r.run))
+            logs_lost = logs_lost or not all(f.exists() for f in rp.result_logs.values())
     if unjudged:
         print(
             f"scylla: {len(unjudged)} run(s) lack a judgment and are left as they are "
@@ -299,7 +301,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     # Force exactly these files (not whole rules: the filters must hold); no rule that
     # could start an agent or a judge is allowed. The original tool's files are never forced.
     forced = rel_targets(inv, targets)
-    rules, flags = derivation(exp, rebuilt)
+    rules, flags = derivation(exp, set() if logs_lost else rebuilt)
     inv.extra = [*allowed_rules(exp, *rules), *flags, *(["--forcerun", *forced] if forced else [])]
     return _execute(args, ep, exp, inv, "regenerate")
 
@@ -310,7 +312,9 @@ def derivation(exp: config.Experiment, rebuilt: set) -> tuple[list[str], list[st
     per run would, and `--drop-metadata` leaves each file's record as rule run_result wrote
     it (same inputs, same code): a later plain call finds nothing changed. Only then: a
     subtest job is outdated whenever one run's judgment is newer than another run's result,
-    so a subtest left out would be re-derived for nothing."""
+    so a subtest left out would be re-derived for nothing. The subtest rule's inputs are the
+    judgments only: the caller passes no run when an agent log is missing, so that the
+    per-run plan lets Snakemake name it before any job starts."""
     if exp.adopted or len(rebuilt) != sum(1 for _ in exp.run_keys()):
         return list(CHEAP_RULES), []
     return [f"subtest_results_{exp.runs}", *REPORT_RULES], ["--drop-metadata"]

@@ -27,6 +27,9 @@ WILDCARD_CONSTRAINTS = {
 }
 
 
+# The agent files rule run_result parses (RunPaths.result_logs), in their AGENT_FILES order.
+RESULT_LOGS = ("stdout", "stderr", "command_log", "timing", "output")
+
 RUN_PREFIX = "run_"
 
 
@@ -187,6 +190,12 @@ class RunPaths:
     def agent_outputs(self) -> dict[str, Path]:
         """The files rule `agent` writes (its Snakemake outputs)."""
         return {k: self.dir / v for k, v in AGENT_FILES.items()}
+
+    @property
+    def result_logs(self) -> dict[str, Path]:
+        """The agent's files its result is parsed from: rule run_result's inputs besides the
+        judgments."""
+        return {k: self.dir / AGENT_FILES[k] for k in RESULT_LOGS}
 
     @property
     def agent_copies(self) -> dict[str, Path]:

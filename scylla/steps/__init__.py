@@ -140,9 +140,25 @@ def run_result_(root: str | Path, exp: Experiment, ref: RunRef, log: str) -> Non
 
 def subtest_results(root: str | Path, exp: Experiment, tier: str, subtest: str, log: str) -> None:
     """Rule subtest_results_<N> (`scylla regenerate` of a whole subtest): what rule run_result
-    makes, for each run of the subtest in turn."""
-    for n in range(1, exp.runs + 1):
-        run_result_(root, exp, RunRef(exp.name, tier, subtest, n), log)
+    makes, for each run of the subtest in turn. The rule's inputs are the judgments only, so
+    the agent logs rule run_result has as inputs are checked here (after putting back any
+    an attempt holds), before anything is written."""
+    from scylla.recovery import integrity
+
+    ep = _ep(root, exp)
+    refs = [RunRef(exp.name, tier, subtest, n) for n in range(1, exp.runs + 1)]
+    with job_log(log, f"subtest_results {tier}/{subtest}: agent logs"):
+        for ref in refs:
+            integrity.heal_agent_files(ep.of(ref))
+        rps = [ep.of(ref) for ref in refs]
+        missing = [str(f) for rp in rps for f in rp.result_logs.values() if not f.exists()]
+        if missing:
+            raise records.CorruptInput(
+                f"missing agent logs ({len(missing)}): {', '.join(missing[:5])}"
+                + (" ..." if len(missing) > 5 else "")
+            )
+    for ref in refs:
+        run_result_(root, exp, ref, log)
 
 
 def derived_record(kind: str, input, output, exp: Experiment, ref: RunRef, log: str) -> None:
