@@ -179,11 +179,11 @@ def subtest_run_files(runs):
 
 def subtest_judgments(wildcards):
     """Every slot's judgment of every run of a subtest: the inputs of rule subtest_results_<N>.
-    Only `scylla regenerate` runs it, forced, when every run is finished and judged, with no
-    rule allowed that makes these files: they gate the job and order nothing. Its step checks
-    the agent logs that are rule run_result's other inputs (RunPaths.result_logs). Not those
-    as inputs too: Snakemake stats every input of every ready job in each scheduling round
-    (update_input_sizes), 203 files per 29-run subtest instead of 58."""
+    Only `scylla regenerate` runs it, forced, when every run is finished and judged, and it
+    allows no rule that makes these files, so they gate the job and order nothing. Its step
+    checks the agent logs that are rule run_result's other inputs (RunPaths.result_logs). Not
+    those as inputs too: Snakemake stats every input of every ready job in each scheduling
+    round (update_input_sizes), 203 files per 29-run subtest instead of 58."""
     ep, exp = ep_of(wildcards), exp_of(wildcards)
     return [
         f
