@@ -76,3 +76,31 @@ def clear(workdir: Path) -> dict[str, Any] | None:
 def line(record: dict[str, Any]) -> str:
     fix = record.get("fix") or ""
     return f"scylla: stopped: {record.get('message')}" + (f" — {fix}" if fix else "")
+
+
+def reentrant_scheduler_lock() -> None:
+    """Let a SIGTERM stop Snakemake gracefully at any moment (call in the Snakemake process,
+    before it schedules: rules/common.smk).
+
+    Snakemake (9.27.1) stops gracefully on SIGTERM: its handler takes the job scheduler's
+    lock to mark the stop. Python runs a signal handler in the main thread, and the main
+    thread holds that lock (a `threading.Lock`) whenever it finishes jobs, so a SIGTERM that
+    arrives then waits for a lock its own thread holds, and Snakemake hangs for good, its
+    directory locked. scylla sends that SIGTERM: the first Ctrl-C, the death of the `scylla`
+    command (PR_SET_PDEATHSIG), a stop() above. The lock becomes an `RLock`: the handler
+    re-enters it, marks the stop and returns; every other use is the same. The smallest
+    upstream fix is that one line in JobScheduler.__init__ (docs/performance.md)."""
+    import threading
+
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    init = JobScheduler.__init__
+    if getattr(init, "reentrant_lock", False):
+        return
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._lock = threading.RLock()
+
+    __init__.reentrant_lock = True  # type: ignore[attr-defined]
+    JobScheduler.__init__ = __init__
