@@ -89,7 +89,7 @@ def reentrant_scheduler_lock() -> None:
     directory locked. scylla sends that SIGTERM: the first Ctrl-C, the death of the `scylla`
     command (PR_SET_PDEATHSIG), a stop() above. The lock becomes an `RLock`: the handler
     re-enters it, marks the stop and returns; every other use is the same. The smallest
-    upstream fix is that one line in JobScheduler.__init__ (docs/performance.md)."""
+    upstream fix is that one line in JobScheduler.__init__ (docs/recovery.md)."""
     import threading
 
     from snakemake.scheduling.job_scheduler import JobScheduler
