@@ -537,14 +537,21 @@ def test_result_files_follow_the_umask(tmp_path_factory):
         assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f
 
 
+def stderr_lost(tmp_path_factory, name: str) -> Path:
+    """A copy of the finished tree where T0/01/run_02's agent/stderr.log is gone, its agent
+    attempt's copy too (nothing can put it back)."""
+    wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp(name) / "wd")
+    rp = h.rp(wd, ("T0", "01", 2))
+    for f in [rp.agent_stderr, *rp.attempts.rglob(rp.agent_stderr.name)]:
+        f.unlink()
+    return wd
+
+
 def test_regenerate_with_an_agent_log_gone_plans_per_run(tmp_path_factory):
     """Rule subtest_results_<N> has the judgments as its only inputs. When an agent log that
     rule run_result parses is gone (its attempt's copy too), regenerate plans one job per run,
     so Snakemake names the file before any job starts and every derived record stays."""
-    wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("rg4") / "wd")
-    rp = h.rp(wd, ("T0", "01", 2))
-    for f in [rp.agent_stderr, *rp.attempts.rglob(rp.agent_stderr.name)]:
-        f.unlink()
+    wd = stderr_lost(tmp_path_factory, "rg4")
     derived = [
         f
         for k in h.ALL_RUNS
@@ -567,10 +574,7 @@ def test_regenerate_with_an_agent_log_gone_plans_per_run(tmp_path_factory):
 def test_subtest_results_names_a_lost_agent_log_before_writing(tmp_path_factory):
     """Called by hand (`--allowed-rules subtest_results_3`), the job checks the agent logs
     that are not its inputs and names the lost one."""
-    wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("rg5") / "wd")
-    rp = h.rp(wd, ("T0", "01", 2))
-    for f in [rp.agent_stderr, *rp.attempts.rglob(rp.agent_stderr.name)]:
-        f.unlink()
+    wd = stderr_lost(tmp_path_factory, "rg5")
     targets = [str(h.rp(wd, ("T0", "01", n)).run_result.relative_to(wd)) for n in (1, 2, 3)]
     proc = h.snakemake(wd, *targets, "--allowed-rules", "subtest_results_3", "--forcerun", *targets)
     out = h.output_of(proc)

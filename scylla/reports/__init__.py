@@ -303,8 +303,11 @@ def write_subtest(
     ep: ExperimentPaths, exp: Experiment, tier: str, subtest: str, runs: pd.DataFrame | None = None
 ) -> None:
     # its own runs only: reading the whole tier made every subtest report read every run of it
-    df = run_frame(ep, exp, tier, subtest) if runs is None else runs[runs["tier"] == tier]
-    df = _runs_of(df, subtest)
+    df = (
+        run_frame(ep, exp, tier, subtest)
+        if runs is None
+        else _runs_of(_tier_runs(runs, tier), subtest)
+    )
     summary = summarize(df)
     table = df[
         ["run", "score", "passed", "grade", "judge_valid", "cost_usd", "attempts"]
@@ -349,10 +352,6 @@ def _runs_of(df: pd.DataFrame, subtest: str) -> pd.DataFrame:
     return df[df["subtest"] == subtest]
 
 
-def _subtest_runs(ep: ExperimentPaths, exp: Experiment, tier: str, sid: str) -> pd.DataFrame:
-    return run_frame(ep, exp, tier, sid)
-
-
 def _tier_runs(runs: pd.DataFrame, tier: str) -> pd.DataFrame:
     return runs[runs["tier"] == tier]
 
@@ -362,7 +361,7 @@ def _subtest_rows(ep: ExperimentPaths, exp: Experiment, tier: str) -> pd.DataFra
     rows = []
     for sid in exp.subtests_of(tier):
         rep = jsonio.read_json_object(ep.subtest_report(tier, sid)) or {}
-        s = _report_summary(rep, functools.partial(_subtest_runs, ep, exp, tier, sid))
+        s = _report_summary(rep, functools.partial(run_frame, ep, exp, tier, sid))
         rows.append({"tier": tier, "subtest": sid, **summary_row(s)})
     return pd.DataFrame(rows)
 

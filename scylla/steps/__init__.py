@@ -148,9 +148,9 @@ def subtest_results(root: str | Path, exp: Experiment, tier: str, subtest: str, 
     ep = _ep(root, exp)
     refs = [RunRef(exp.name, tier, subtest, n) for n in range(1, exp.runs + 1)]
     with job_log(log, f"subtest_results {tier}/{subtest}: agent logs"):
-        for ref in refs:
-            integrity.heal_agent_files(ep.of(ref))
         rps = [ep.of(ref) for ref in refs]
+        for rp in rps:
+            integrity.heal_agent_files(rp)
         missing = [str(f) for rp in rps for f in rp.result_logs.values() if not f.exists()]
         if missing:
             raise records.CorruptInput(
