@@ -30,7 +30,9 @@ Usage: python benchmarks/bench.py [--snapshot [head|worktree]] [--keep DIR] [--l
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
+import importlib.util
 import io
 import json
 import math
@@ -76,10 +78,12 @@ RUN_TARGET_OVER_IDEAL = 1.05  # figure 7: 5 % over runs x delay / slots
 # ---------------------------------------------------------------------------- snapshot
 
 
-def snapshot_and_rerun(source: str, argv: list[str]) -> int:
+def snapshot_and_rerun(source: str, argv: list[str], compile_bytecode: bool = True) -> int:
     """Re-run this script against a copy of the repository: `git archive HEAD` (head) or the
     tracked and untracked, not ignored files of the working tree (worktree). Only read-only git
-    commands are used. Commits or edits landing meanwhile cannot change the code under test."""
+    commands are used. Commits or edits landing meanwhile cannot change the code under test.
+    The copy's package is byte-compiled, as an install does (`make install`, pip), unless
+    `compile_bytecode` is false: where PYTHONDONTWRITEBYTECODE=1 nothing else would write it."""
     repo = HERE.parent
 
     def git(*args: str) -> bytes:
@@ -105,6 +109,8 @@ def snapshot_and_rerun(source: str, argv: list[str]) -> int:
             label = f"{commit[:12]} + working tree" + (
                 f" ({len(dirty.splitlines())} changed files)" if dirty.strip() else ""
             )
+        if compile_bytecode:
+            compileall.compile_dir(snap / "scylla", quiet=1)
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -1361,6 +1367,26 @@ def profile_slowest(ctx, which: str) -> dict | None:
 # ---------------------------------------------------------------------------- output
 
 
+def bytecode_state(package: Path) -> str:
+    """How many of the package's modules a new process loads from current bytecode, rather than
+    compiling them from source: the cost of every `scylla` command and `python -m scylla.steps`
+    job depends on it."""
+    current = 0
+    modules = sorted(package.rglob("*.py"))
+    for src in modules:
+        try:
+            head = Path(importlib.util.cache_from_source(str(src))).read_bytes()[:16]
+            st = src.stat()
+        except OSError:
+            continue
+        flags = int.from_bytes(head[4:8], "little")
+        stamp = int.from_bytes(head[8:12], "little"), int.from_bytes(head[12:16], "little")
+        if flags == 0 and stamp == (int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF):
+            current += 1
+    writes = "no" if sys.dont_write_bytecode else "yes"
+    return f"{current}/{len(modules)} modules of scylla compiled; python writes bytecode: {writes}"
+
+
 def fmt_s(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}s" if x < 10 else f"{x:.2f}s"
 
@@ -1373,6 +1399,7 @@ def code_and_host(h: dict) -> list[str]:
         + ("  WARNING: the code changed while the benchmark ran" if h["code_changed"] else ""),
         f"host: {h['cpus']} CPUs, python {h['python']}{snakemake}; load average "
         f"at start {h['loadavg_start']}, at end {h['loadavg_end']}",
+        *([f"bytecode: {h['bytecode']}"] if h.get("bytecode") else []),
     ]
 
 
@@ -1538,6 +1565,7 @@ def run_benchmark(args) -> dict:
             "commit": os.environ.get("SCYLLA_BENCH_FULL_COMMIT", ""),
             "code_fingerprint": code_start,
             "code_changed": make_tree.code_fingerprint() != code_start,
+            "bytecode": bytecode_state(make_tree.REPO / "scylla"),
             "workflow_profile": rg.profile_settings(),
             "loadavg_start": [round(x, 2) for x in load_start],
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
@@ -1582,6 +1610,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--reuse-stale-trees", action="store_true", help="reuse trees built by other code"
     )
+    p.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="--snapshot: leave the copy's package without bytecode (each process compiles it)",
+    )
     p.add_argument("--quick", action="store_true", help="small trees: checks the harness only")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = p.parse_args(argv)
@@ -1599,7 +1632,7 @@ def main(argv: list[str] | None = None) -> int:
                 rest.append(a)
         if args.keep:  # the child runs in the snapshot directory
             rest += ["--keep", str(args.keep.resolve())]
-        return snapshot_and_rerun(args.snapshot, rest)
+        return snapshot_and_rerun(args.snapshot, rest, compile_bytecode=not args.no_compile)
     res = run_benchmark(args)
     print(json.dumps(res, indent=2, default=str) if args.json else render(res))
     return 0
