@@ -11,11 +11,14 @@ from snakemake.logging import logger
 sys.path.insert(0, workflow.basedir)
 
 from scylla.recovery import settled, stopping  # noqa: E402
+from scylla.util import procs  # noqa: E402
 
 # The code as it is now, before the rest is loaded (scylla.recovery.settled).
 CODE_FACTS = settled.code_facts(workflow.basedir)
 # A SIGTERM (scylla's graceful stop) must never hang the scheduler.
 stopping.reentrant_scheduler_lock()
+# Jobs run in this process's threads beside every other job's process: never end its children.
+procs.share_process()
 
 from scylla import steps  # noqa: E402
 from scylla.cli.preflight import check_clis  # noqa: E402

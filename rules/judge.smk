@@ -1,4 +1,6 @@
 rule judge_prompt:
+    # Runs in one of Snakemake's threads: a few git calls and the rubric's checks (in the conda
+    # env's tools when Snakemake deploys it), not a Python process of its own for each run.
     input:
         output=T.run.agent_output,
     output:
@@ -15,8 +17,14 @@ rule judge_prompt:
         meaning=judge_prompt_meaning,
         spec=SPEC_KEY,
         spec_file=spec_file,
-    shell:
-        step_command("judge_prompt", "--log {log}")
+    run:
+        steps.judge_prompt_(
+            RESULTS,
+            exp_of(wildcards),
+            RunRef.from_wildcards(wildcards),
+            log[0],
+            tools=conda_env,
+        )
 
 
 rule judge:

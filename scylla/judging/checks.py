@@ -12,11 +12,20 @@ CHECK_TIMEOUT_SECONDS = 120.0
 OUTPUT_TAIL = 4000
 
 
-def run_checks(rubric: Rubric, workspace: Path, timeout: float = CHECK_TIMEOUT_SECONDS) -> dict:
-    """{item_id: {command, exit_code, passed, output, duration_seconds, timed_out}}"""
+def run_checks(
+    rubric: Rubric,
+    workspace: Path,
+    timeout: float = CHECK_TIMEOUT_SECONDS,
+    tools: str | None = None,
+) -> dict:
+    """{item_id: {command, exit_code, passed, output, duration_seconds, timed_out}}
+
+    `tools`: a software environment (the rule's conda env) whose bin/ goes first on PATH."""
     env = process.base_env(
         PYTHONDONTWRITEBYTECODE="1", GIT_CEILING_DIRECTORIES=str(workspace.resolve().parent)
     )
+    if tools:
+        env["PATH"] = process.prepend_path(str(Path(tools) / "bin"), env["PATH"])
     results: dict[str, Any] = {}
     for item in rubric.command_items:
         if not workspace.is_dir():

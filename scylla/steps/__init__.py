@@ -66,12 +66,16 @@ def run_agent(root: Path, exp: Experiment, ref: RunRef, log: str, attempt: int) 
         agent.run_agent(exp, root, ref, Path(log), attempt)
 
 
-def judge_prompt_(root: Path, exp: Experiment, ref: RunRef, log: str) -> None:
+def judge_prompt_(
+    root: str | Path, exp: Experiment, ref: RunRef, log: str, tools: str | None = None
+) -> None:
+    """Rule judge_prompt, in one of Snakemake's threads (no Python process of its own); the
+    rubric's checks run in `tools`, the rule's conda env when Snakemake deploys one."""
     from scylla.steps import judge_prompt
 
     with job_log(log, "judge_prompt"):
         ep = _ep(root, exp)
-        judge_prompt.write(exp, ep, ep.of(ref))
+        judge_prompt.write(exp, ep, ep.of(ref), tools)
 
 
 def judge(

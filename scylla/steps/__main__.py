@@ -1,6 +1,8 @@
-"""`python -m scylla.steps RULE ...`: the expensive rules (agent, judge_prompt, judge) as
+"""`python -m scylla.steps RULE ...`: the rules that call an agent or a judge (agent, judge) as
 processes of their own, so they can run in a conda env (`--sdm conda`), a container or on a
-cluster node. They read the resolved experiment the Snakefile saved at parse time."""
+cluster node, and so a call's whole process tree can be ended with its job. They read the
+resolved experiment the Snakefile saved at parse time. Rule judge_prompt runs in Snakemake's
+threads; `judge_prompt` here makes one run's prompt by hand, as the rule does."""
 
 from __future__ import annotations
 

@@ -70,12 +70,13 @@ def render(exp: Experiment, answer: str, changes: dict[str, str], before: dict, 
     return "\n\n".join(s.rstrip() + "\n" for s in sections)
 
 
-def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
+def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths, tools: str | None = None) -> None:
+    """`tools`: the software environment the rubric's checks run in (see checks.run_checks)."""
     integrity.heal_agent_files(rp)
     wanted = meaning.judge_prompt(exp)
     att = current(rp)
     if att is None or not att.record.get("promoted_at"):
-        _make(exp, ep, rp.workspace, rp.agent_output, rp.prompt_copies)
+        _make(exp, ep, rp.workspace, rp.agent_output, rp.prompt_copies, tools)
         return
     made = att.record.get("judge_prompt") or {}
     files = rp.prompt_copies
@@ -85,7 +86,7 @@ def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
         for n in files
     )
     if not fresh:
-        _make(exp, ep, att.path(WORKSPACE_DIR), rp.agent_output, staged)
+        _make(exp, ep, att.path(WORKSPACE_DIR), rp.agent_output, staged, tools)
         with attempts.locked(rp.attempts):
             att = attempts.read(att.dir) or att
             att.update(
@@ -100,19 +101,26 @@ def write(exp: Experiment, ep: ExperimentPaths, rp: RunPaths) -> None:
 
 
 def _make(
-    exp: Experiment, ep: ExperimentPaths, ws: Path, output: Path, out: dict[str, Path]
+    exp: Experiment,
+    ep: ExperimentPaths,
+    ws: Path,
+    output: Path,
+    out: dict[str, Path],
+    tools: str | None = None,
 ) -> None:
     changes = workspace.capture_changes(ws)
     jsonio.write_text(out["diff"], changes["diff"])
     rub = rubric.parse(exp.task_spec.rubric)
-    after = checks.run_checks(rub, ws)
+    after = checks.run_checks(rub, ws, tools=tools)
     jsonio.write_json(out["checks"], after)
-    baseline = ensure_baseline(exp, ep)
+    baseline = ensure_baseline(exp, ep, tools)
     answer = agent_answer(jsonio.read_text(output))
     jsonio.write_text(out["prompt"], render(exp, answer, changes, baseline, after))
 
 
-def ensure_baseline(exp: Experiment, ep: ExperimentPaths) -> dict[str, Any]:
+def ensure_baseline(
+    exp: Experiment, ep: ExperimentPaths, tools: str | None = None
+) -> dict[str, Any]:
     """The rubric checks on the untouched task commit, run once and cached per rubric+commit."""
     info = workspace.ensure_task_repo(exp.task_spec, ep.task_repo, ep.task_marker)
     key = hashing.digest({"rubric": exp.task_spec.rubric, "commit": info["commit"]})
@@ -120,12 +128,14 @@ def ensure_baseline(exp: Experiment, ep: ExperimentPaths) -> dict[str, Any]:
         cached = jsonio.read_json_object(ep.baseline)
         if cached and cached.get("key") == key:
             return cached["results"]
-        results = _run_baseline(exp, ep, info["commit"])
+        results = _run_baseline(exp, ep, info["commit"], tools)
         jsonio.write_json(ep.baseline, {"key": key, "results": results})
         return results
 
 
-def _run_baseline(exp: Experiment, ep: ExperimentPaths, commit: str) -> dict[str, Any]:
+def _run_baseline(
+    exp: Experiment, ep: ExperimentPaths, commit: str, tools: str | None = None
+) -> dict[str, Any]:
     rub = rubric.parse(exp.task_spec.rubric)
     repo = ep.task_repo.resolve()
     with tempfile.TemporaryDirectory(dir=ep.task_dir, prefix=".baseline-") as tmp:
@@ -133,7 +143,7 @@ def _run_baseline(exp: Experiment, ep: ExperimentPaths, commit: str) -> dict[str
         with locked(repo / ".git" / paths.WORKTREE_LOCK):
             git("worktree", "add", "--quiet", "--detach", str(ws), commit, cwd=repo)
         try:
-            results = checks.run_checks(rub, ws)
+            results = checks.run_checks(rub, ws, tools=tools)
         finally:
             with locked(repo / ".git" / paths.WORKTREE_LOCK):
                 git("worktree", "remove", "--force", str(ws), cwd=repo, check=False)

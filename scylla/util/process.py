@@ -62,11 +62,14 @@ def _read(path: Path) -> str:
 
 
 def end_tree(token: str, proc: subprocess.Popen[bytes] | None, grace: float) -> int:
-    """End every process of one call: its marker holders, its group, our re-parented orphans."""
+    """End every process of one call: its marker holders, its group, our re-parented orphans
+    (in Snakemake's own process, its children are other jobs: the markers alone find the call's
+    leftovers there)."""
     pids = set(procs.with_marker(procs.CALL_VAR, token))
     if proc is not None and proc.poll() is None:
         pids.add(proc.pid)
-    pids |= set(procs.children(os.getpid()))  # orphans re-parented to us
+    if not procs.shared():
+        pids |= set(procs.children(os.getpid()))  # orphans re-parented to us
     ended = procs.terminate(pids, grace) if pids else []
     if proc is not None:
         proc.wait()

@@ -140,9 +140,27 @@ def _reap(pids: Iterable[int]) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
+_shared = False
+
+
+def share_process() -> None:
+    """This process is Snakemake's own (its Snakefile was parsed here): jobs run in its threads
+    beside every other job's process. From now on scylla neither makes it a subreaper nor ends
+    its children: they are other jobs, not orphans of a call (see process.end_tree)."""
+    global _shared
+    _shared = True
+
+
+def shared() -> bool:
+    return _shared
+
+
 def become_subreaper() -> bool:
     """Orphaned descendants (double forks, `setsid` daemons) re-parent to this process instead
-    of init, so they stay findable and killable. Linux only; False where unsupported."""
+    of init, so they stay findable and killable. Linux only; False where unsupported, and in a
+    process shared with other jobs (`share_process`)."""
+    if _shared:
+        return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0

@@ -1,0 +1,58 @@
+"""Rule judge_prompt runs in Snakemake's own process (one of its threads), beside every other
+job's process. The rubric's checks it runs must end their own leftovers there and nothing
+else: Snakemake's other children are running agents and judges, not orphans of a check."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from helpers import (
+    CONFIG,
+    ONE_SUBTEST,
+    agent_cfg,
+    calls,
+    experiment_cfg,
+    judge_cfg,
+    ok,
+    rp,
+    scylla,
+    status,
+    write_config,
+    write_modes,
+)
+
+SLOW = 8.0  # seconds the slow agent sleeps before it answers
+
+
+def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
+    # Two runs: one agent answers at once, the other sleeps SLOW s, so the first run's
+    # judge_prompt (checks and all) runs in a thread of Snakemake while the second agent's
+    # job, a child of Snakemake, is running.
+    modes = write_modes(tmp_path / "agent-modes.json", ["agent:normal", "agent:slow"])
+    env = {"CLAUDE_STANDIN_MODE_FILE": str(modes), "CLAUDE_STANDIN_SLOW": str(SLOW)}
+    exp = experiment_cfg(
+        tiers=ONE_SUBTEST,
+        runs=2,
+        agent=agent_cfg(env=env),
+        judges=[judge_cfg("claude-opus-4-5-20251101")],
+    )
+    write_config(tmp_path, exp)
+    proc = ok(scylla(tmp_path, "run", CONFIG, "--parallel", "2"))
+
+    agents = [c for c in calls(tmp_path) if c["role"] == "agent"]
+    assert sorted(c["mode"] for c in agents) == ["normal", "slow"], agents  # no agent re-run
+    slow = next(c for c in agents if c["mode"] == "slow")
+    fast = next(c for c in agents if c["mode"] == "normal")
+    fast_run = int(re.search(r"/run_(\d+)/", fast["cwd"])[1])
+    log = tmp_path / f"results/mini/logs/T0/00/run_{fast_run:02d}/judge_prompt.log"
+    started = datetime.fromisoformat(log.read_text().split()[0]).timestamp()
+    # the fast run's checks ran while the slow agent was still sleeping
+    assert slow["at"] < started < slow["at"] + SLOW - 1, (slow, started)
+
+    rows = status(tmp_path)
+    assert {r["status"] for r in rows} == {"completed"}, rows
+    for n in (1, 2):
+        attempts = rp(tmp_path, ("T0", "00", n)).attempts
+        assert sorted(p.name for p in attempts.iterdir() if p.name.isdigit()) == ["1"]
+    assert "Error in rule" not in proc.stdout + proc.stderr
