@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# The package's bytecode, written even where PYTHONDONTWRITEBYTECODE=1 (CI machines and the
-# image set it): without it every `python -m scylla.steps` job, `scylla` command and
-# Snakefile parse compiles ~40 modules from source (~50 ms of CPU each time). An editable
-# install compiles nothing by itself; a module edited since is compiled in memory as usual.
+# The package's bytecode, written even where PYTHONDONTWRITEBYTECODE=1 (set on this project's
+# CI machines and in docker/Dockerfile): an editable install compiles nothing, so without it
+# every `scylla` command, Snakefile parse and `python -m scylla.steps` job compiles the modules
+# it imports from source (docs/performance.md). A module edited since is compiled in memory.
 BYTECODE = $(BIN)/python -m compileall -q scylla
 
 .PHONY: demo test test-configs test-faults test-cluster test-container image lint format rulegraph bench bench-reports clean-demo install
