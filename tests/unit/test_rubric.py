@@ -111,3 +111,22 @@ def test_a_check_that_did_not_run_counts_as_failed(parsed):
 def test_a_rubric_without_commands_gives_no_valid_score():
     r = rubric.parse("categories:\n  q:\n    items:\n      - id: Q1\n        check: taste\n")
     assert checks.score(r, {}) == {"score": 0.0, "categories": {}, "valid": False}
+
+
+def test_checks_run_with_the_tools_of_a_given_environment_first_on_path(tmp_path):
+    # what rule judge_prompt passes: the rule's conda env (`conda_env`), when one is deployed
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    tool = env / "bin" / "scylla-env-tool"
+    tool.write_text("#!/bin/sh\necho from-the-env\n")
+    tool.chmod(0o755)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    rub = rubric.parse(
+        "categories:\n  c:\n    items:\n      - id: T1\n        check: tool\n"
+        "        command: scylla-env-tool\n"
+    )
+    without = checks.run_checks(rub, ws)["T1"]
+    assert not without["passed"] and without["exit_code"] == 127, without
+    with_env = checks.run_checks(rub, ws, tools=str(env))["T1"]
+    assert with_env["passed"] and "from-the-env" in with_env["output"], with_env
