@@ -268,3 +268,49 @@ def test_the_status_cache_answers_what_a_fresh_classification_would(tmp_path_fac
     # what was paid is the same whatever the config now means (judges counted once)
     assert sum(r["cost_usd"] for r in outdated) == pytest.approx(sum(r["cost_usd"] for r in cold))
     assert h.status(wd) == list(now.values())
+
+
+def test_forked_shares_of_the_cache_check_see_what_one_process_sees(tmp_path_factory):
+    """At thousands of runs `scylla status` checks the cache's fingerprints in forked
+    children, one slice each. Real forks on the finished tree (9 runs, so shares of 3): a file
+    changed in place in any child's slice makes that run a miss, exactly as in one process,
+    and no child is left behind."""
+    import os
+    import threading
+
+    from scylla.recovery import snakemeta, status_cache
+
+    wd = h.copy_tree(h.finished_tree(tmp_path_factory), tmp_path_factory.mktemp("forks") / "wd")
+    h.status(wd)  # fills the cache
+    root = wd / "results" / h.EXP
+    cache = status_cache.StatusCache.load(snakemeta.find_workdir(root), root)
+    names = sorted(cache.entries)
+    assert len(names) == len(h.ALL_RUNS)
+    todo = [(n, f"{root}/{n}", cache.entries[n][0]) for n in names]
+    slots = ["judge/judge_01", "judge/judge_02"]
+
+    def children() -> set[str]:  # this process's children, zombies included
+        tasks = os.listdir("/proc/self/task")
+        return {c for t in tasks for c in open(f"/proc/self/task/{t}/children").read().split()}
+
+    def check(shares):
+        before = children()
+        hits, misses = status_cache.lookup(cache, todo, slots, shares)
+        assert children() == before  # every child was waited for
+        return sorted(hits), misses
+
+    assert check(1) == check(3) == (list(range(len(names))), {})
+    changed = {1, 5, 8}  # in the first, second and third slice
+    for i in changed:
+        with open(f"{root}/{names[i]}/judge/judge_01/judgment.json", "r+b") as fh:
+            fh.truncate(30)  # in place: same inode, same directory
+    one, three = check(1), check(3)
+    assert set(one[1]) == set(three[1]) == changed
+    assert one == three
+    # whether to fork: never below thousands of runs, never in a process with threads
+    assert status_cache.auto_shares(10) == 1
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(status_cache.auto_shares(10**6)))
+    t.start()
+    t.join()
+    assert seen == [1]

@@ -402,29 +402,41 @@ def collect(
     marked = {_run_of(p) for p in incomplete}
     judges_key = "|".join(f"{s}:{_digest(expected.judges.get(s))}" for s in exp.slots)
     slot_dirs = [paths.judge_slot_dir(s) for s in exp.slots]
-    out = []
     root = str(ep.dir)
-    for key in exp.run_keys():
-        name = f"{key.tier}/{key.subtest}/{paths.run_name(key.run)}"
+    keys = list(exp.run_keys())
+    names = [f"{k.tier}/{k.subtest}/{paths.run_name(k.run)}" for k in keys]
+    wanted = [expected.agent.get((k.tier, k.subtest)) for k in keys]
+    keyed: dict[str, str] = {}  # one string per meaning: marshal stores it once in the cache
+    meant = [keyed.setdefault(k, k) for k in (f"{_digest(w)}|{judges_key}" for w in wanted)]
+    # a run with an output Snakemake marked incomplete is never served from the cache
+    todo: list[tuple[str, str, str]] = []  # (name, run directory, meaning key)
+    at: dict[int, int] = {}  # run index -> todo index
+    for i, name in enumerate(names):
         run_dir = f"{root}/{name}"
-        wanted = expected.agent.get((key.tier, key.subtest))
-        fields = None
-        # a run with an output Snakemake marked incomplete is never served from the cache
-        here = None if marked and os.path.abspath(run_dir) in marked else cache
-        if here is not None:
-            meant = f"{_digest(wanted)}|{judges_key}"
-            fp = status_cache.fingerprint(run_dir, slot_dirs)
-            fields = here.get(name, meant, fp)
-        if fields is not None:
-            rs = RunStatus(**fields)
+        if cache is not None and not (marked and os.path.abspath(run_dir) in marked):
+            at[i] = len(todo)
+            todo.append((name, run_dir, meant[i]))
+    hits: dict[int, dict[str, Any]] = {}
+    misses: dict[int, int] = {}
+    if cache is not None and todo:
+        shares = status_cache.auto_shares(len(todo))
+        hits, misses = status_cache.lookup(cache, todo, slot_dirs, shares)
+    out = []
+    for i, key in enumerate(keys):
+        t = at.get(i)
+        if t is not None and t in hits:
+            rs = RunStatus(**hits[t])
         else:
-            rs = classify(run_dir, exp.slots, incomplete, wanted, expected.judges, live)
-            if here is not None:
+            rs = classify(
+                f"{root}/{names[i]}", exp.slots, incomplete, wanted[i], expected.judges, live
+            )
+            if cache is not None and t is not None:
                 settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
-                here.put(name, meant, fp, rs.as_dict() if settled else None)
+                cache.put(names[i], meant[i], misses[t], rs.as_dict() if settled else None)
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
         if stop is not None:  # kept from starting by a failure that stopped the experiment
             stopped = f"stopped: {stop.get('kind')}: {stop.get('message')}"
+            rs.judges = [dict(j) for j in rs.judges]  # not the cached entry's
             if rs.status == "missing" and not rs.failure_class:
                 rs.failure_class, rs.failure_reason = failures.INFRA, stopped
             for j in rs.judges:

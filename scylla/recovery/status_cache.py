@@ -12,6 +12,11 @@ classifier's own code changed. A cold cache costs one write; a corrupt one is ig
 Never consulted for a run with an output Snakemake marked incomplete (a job may be running
 there or was interrupted: liveness is not a file fact), and partial or missing runs are never
 stored. Kept in `.snakemake/scylla/status/` beside the experiment's Snakemake state.
+
+Checking the fingerprints is one stat per file the classification reads (about 15 syscalls per
+run), most of a warm status. At thousands of runs `lookup` spreads them over the CPUs this
+process may use: forked children check their share of the runs against the cache and send
+back only the runs that changed (nothing, in the common case).
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ import marshal
 import os
 import sys
 import tempfile
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from scylla.layout import paths
 
-VERSION = 2  # 2: RunStatus.rate_limited
+VERSION = 3  # 2: RunStatus.rate_limited; 3: fingerprints kept as their hash
 SETTLED_AGENT = frozenset({"completed", "results", "failed", "outdated"})
 SETTLED_JUDGE = frozenset({"complete", "outdated", "failed", "agent_failed", "missing"})
 # Files whose bytes the classifier reads or size-checks, relative to the run directory.
@@ -63,11 +70,17 @@ _JUDGMENT = "/" + paths.JUDGE_FILES["judgment"]
 _ATTEMPTS = "/" + paths.ATTEMPTS_DIR
 
 
-def fingerprint(run_dir: str, slot_dirs: list[str]) -> tuple[Any, ...]:
+def fingerprint(run_dir: str, slot_dirs: list[str]) -> int:
     """What a run's classification consulted: a flat tuple of (inode, size, mtime) facts,
     -1 for an absent file, the attempt directories by name and the newest one's facts (a
-    record is rewritten atomically: its directory changes). `slot_dirs`: judge/judge_NN.
-    Runs 10,000 times a status: plain string paths, one stat per file, nothing else."""
+    record is rewritten atomically: its directory changes), kept as the tuple's hash.
+    `slot_dirs`: judge/judge_NN. Runs 10,000 times a status: plain string paths, one stat per
+    file, nothing else.
+
+    The hash of a tuple of ints is the same in every process of one interpreter version
+    (PYTHONHASHSEED only seeds str and bytes; the version is part of the cache's key) and
+    64 bits wide: a changed run keeps its old hash with a chance of 2**-64. The tuples
+    themselves (about 40 ints each) made the cache 2.5 times bigger and slower to load."""
     stat = os.stat
     out: list[Any] = []
     add, extend = out.append, out.extend
@@ -94,7 +107,85 @@ def fingerprint(run_dir: str, slot_dirs: list[str]) -> tuple[Any, ...]:
             add(-1)
             continue
         extend((st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return hash(tuple(out))
+
+
+# Below this many runs a fork costs more than the stats it shares out.
+PARALLEL_MIN_RUNS = 2000
+MAX_SHARES = 4
+
+
+def auto_shares(runs: int) -> int:
+    """How many processes `lookup` uses for `runs` runs: one per usable CPU (at most
+    MAX_SHARES) when there are enough runs, else 1. Never forks a process with threads
+    (a fork copies only the calling thread, and locks held by the others stay held)."""
+    if runs < PARALLEL_MIN_RUNS or not hasattr(os, "fork") or threading.active_count() > 1:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_SHARES, cpus or 1))
+
+
+Todo = Sequence[tuple[str, str, str]]  # (tier/subtest/run_NN, run directory, meaning key)
+
+
+def _misses(
+    cache: StatusCache, todo: Todo, slot_dirs: list[str], lo: int, hi: int
+) -> dict[int, int]:
+    """{index: fingerprint} of the runs in todo[lo:hi] the cache cannot answer."""
+    out = {}
+    for i in range(lo, hi):
+        name, run_dir, key = todo[i]
+        fp = fingerprint(run_dir, slot_dirs)
+        if cache.get(name, key, fp) is None:
+            out[i] = fp
+    return out
+
+
+def lookup(
+    cache: StatusCache, todo: Todo, slot_dirs: list[str], shares: int = 1
+) -> tuple[dict[int, dict[str, Any]], dict[int, int]]:
+    """(hits, misses) for `todo`: {index: cached status fields} of the runs whose fingerprint
+    and meaning key match their entry, {index: fingerprint} of the others, to classify and
+    `put`. With `shares` > 1, shares - 1 forked children each check a slice and send their
+    misses back (marshal over a pipe); a child that fails has its slice checked here."""
+    bounds = [len(todo) * k // shares for k in range(shares + 1)]
+    children: list[tuple[int, int, int, int]] = []
+    misses: dict[int, int] = {}
+    try:
+        for k in range(1, shares):
+            lo, hi = bounds[k], bounds[k + 1]
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: check the slice, send the misses, exit without cleanup
+                code = 1
+                try:
+                    os.close(read_end)
+                    with os.fdopen(write_end, "wb") as out:
+                        out.write(marshal.dumps(_misses(cache, todo, slot_dirs, lo, hi)))
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(write_end)
+            children.append((pid, read_end, lo, hi))
+        misses.update(_misses(cache, todo, slot_dirs, bounds[0], bounds[1]))
+        while children:
+            pid, read_end, lo, hi = children.pop()
+            with os.fdopen(read_end, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(pid, 0)
+            try:
+                got = marshal.loads(data) if status == 0 else None
+            except (EOFError, ValueError, TypeError):
+                got = None
+            if not isinstance(got, dict):
+                got = _misses(cache, todo, slot_dirs, lo, hi)
+            misses.update(got)
+    finally:  # interrupted: no child is left behind
+        for pid, read_end, _lo, _hi in children:
+            os.close(read_end)
+            os.waitpid(pid, 0)
+    hits = {i: cache.entries[todo[i][0]][2] for i in range(len(todo)) if i not in misses}
+    return hits, misses
 
 
 def _code_key() -> str:
@@ -125,13 +216,13 @@ class StatusCache:
         entries = data.get("runs") if ok else None
         return cls(file, entries if isinstance(entries, dict) else {})
 
-    def get(self, run: str, key: str, fp: tuple[Any, ...]) -> dict[str, Any] | None:
+    def get(self, run: str, key: str, fp: int) -> dict[str, Any] | None:
         hit = self.entries.get(run)
         if hit and hit[0] == key and hit[1] == fp:
             return hit[2]
         return None
 
-    def put(self, run: str, key: str, fp: tuple[Any, ...], fields: dict[str, Any] | None) -> None:
+    def put(self, run: str, key: str, fp: int, fields: dict[str, Any] | None) -> None:
         """Store a settled status (`fields`), or forget the run (None)."""
         if fields is None:
             self.changed |= self.entries.pop(run, None) is not None
