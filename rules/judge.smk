@@ -16,7 +16,6 @@ rule judge_prompt:
     params:
         meaning=judge_prompt_meaning,
         spec=SPEC_KEY,
-        spec_file=spec_file,
     run:
         steps.judge_prompt_(
             RESULTS,

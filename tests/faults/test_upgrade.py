@@ -1,6 +1,7 @@
-"""A results directory written by the first release (2fab610) keeps working: no agent or
-judge runs again because scylla was upgraded, and its first-release runs are archived the
-old way when they are re-run."""
+"""A results directory written by an earlier release keeps working: the first release
+(2fab610) re-runs no agent or judge after the upgrade, and its first-release runs are
+archived the old way when they are re-run; one written by the rules just before the last
+change of a rule's params plans nothing at all."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ import pytest
 from helpers import faults as f
 
 FIRST_RELEASE = "2fab610"
+# The last rules whose judge_prompt had `params.spec_file` (unused since it became a run:
+# block): a derived param, which Snakemake does not record, so removing it re-plans nothing.
+BEFORE_SPEC_FILE_REMOVED = "5e7baf9"
 
 
-@pytest.fixture
-def legacy(tmp_path, task):
-    src = tmp_path / "first-release"
+def written_by(commit: str, tmp_path, task):
+    """A finished experiment, made by the Snakefile and rules of `commit`."""
+    src = tmp_path / commit
     got = subprocess.run(
-        ["git", "-C", str(h.REPO), "archive", FIRST_RELEASE], capture_output=True, check=False
+        ["git", "-C", str(h.REPO), "archive", commit], capture_output=True, check=False
     )
     if got.returncode != 0:
-        pytest.skip(f"commit {FIRST_RELEASE} is not in this clone's history (a shallow clone?)")
+        pytest.skip(f"commit {commit} is not in this clone's history (a shallow clone?)")
     src.mkdir()
     with tarfile.open(fileobj=io.BytesIO(got.stdout)) as tar:
         tar.extractall(src, filter="data")
@@ -32,6 +36,11 @@ def legacy(tmp_path, task):
     f.ok(f.snakemake(wd, snakefile=src / "Snakefile"))
     (wd / "calls.jsonl").write_text("")
     return wd
+
+
+@pytest.fixture
+def legacy(tmp_path, task):
+    return written_by(FIRST_RELEASE, tmp_path, task)
 
 
 def test_upgrading_reruns_no_paid_work(legacy):
@@ -53,3 +62,11 @@ def test_upgrading_reruns_no_paid_work(legacy):
     assert case.new_calls() == []
     assert f.ok(f.snakemake(legacy, "-n")).returncode == 0
     case.close("0 agent or judge jobs after the upgrade")
+
+
+def test_rules_of_the_commit_before_plan_nothing_now(tmp_path, task):
+    """Removing a derived param (judge_prompt's spec_file) plans no job on a directory the
+    rules before it made: no judge prompt is made again, so no judge is called again."""
+    wd = written_by(BEFORE_SPEC_FILE_REMOVED, tmp_path, task)
+    out = h.output_of(f.ok(f.snakemake(wd, "-n")))
+    assert "Nothing to be done" in out, out[-2000:]
