@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +203,8 @@ def forecast(
     """The cost of `agent_runs` ({tier: runs}) and `judge_calls`: the mean agent cost per run
     of each tier where the tier has finished runs (experiment-wide otherwise) and the mean
     cost of a judge call so far."""
+    import statistics  # here: most commands and every step never forecast
+
     s = spent(ep, write=write)
     every = [c for costs in s.agent_costs.values() for c in costs]
     if not every and agent_runs:

@@ -30,7 +30,6 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -251,7 +250,7 @@ def _begin(root: Path, kind: str, meaning: Meaning, key: str, budget: float) -> 
         {
             "kind": kind,
             "number": number,
-            "token": uuid.uuid4().hex,
+            "token": os.urandom(16).hex(),
             "state": RUNNING,
             "meaning": meaning.as_dict(),
             "key": key,

@@ -6,7 +6,6 @@ keeps even when the job fails.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,8 @@ def job_log(log: str | Path, what: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        import traceback  # here: only a failed step formats one
+
         write(f"FAILED {what}\n{traceback.format_exc()}")
         raise
     write(f"done {what}")

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +91,7 @@ def run(
     Raises FileNotFoundError / PermissionError when the executable cannot be started.
     """
     procs.become_subreaper()
-    token = uuid.uuid4().hex
+    token = os.urandom(16).hex()  # as random as uuid4, without importing uuid (and platform)
     full_env = {**env, procs.CALL_VAR: token}
     with tempfile.TemporaryDirectory(prefix="scylla-call-") as tmp:
         out_path = stdout_path or Path(tmp) / "stdout"

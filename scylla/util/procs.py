@@ -8,10 +8,8 @@ whole tree of one call or one attempt can be found and ended even after its pare
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,7 +23,7 @@ ATTEMPT_VAR = "SCYLLA_ATTEMPT"
 
 
 def host() -> str:
-    return socket.gethostname()
+    return os.uname().nodename  # gethostname(), without importing socket for it
 
 
 def boot_id() -> str:
@@ -162,6 +160,8 @@ def become_subreaper() -> bool:
     if _shared:
         return False
     try:
+        import ctypes  # here: only a step's process needs it
+
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
