@@ -271,9 +271,10 @@ def test_the_status_cache_answers_what_a_fresh_classification_would(tmp_path_fac
 
 
 def test_forked_shares_of_the_cache_check_see_what_one_process_sees(tmp_path_factory):
-    """At thousands of runs `scylla status` checks the cache's fingerprints in forked
-    children, one slice each. Real forks on the finished tree (9 runs, so shares of 3): a file
-    changed in place in any child's slice makes that run a miss, exactly as in one process,
+    """From hundreds of runs on, `scylla status` checks the cache's fingerprints and
+    classifies the changed runs in forked children, one slice each. Real forks on the
+    finished tree (9 runs, so shares of 3): a file changed in place in any child's slice makes
+    that run a miss, classified in the process that checked it, exactly as in one process,
     and no child is left behind."""
     import os
     import threading
@@ -295,19 +296,28 @@ def test_forked_shares_of_the_cache_check_see_what_one_process_sees(tmp_path_fac
 
     def check(shares):
         before = children()
-        hits, misses = status_cache.lookup(cache, todo, slots, shares)
+        hits, misses = status_cache.lookup(
+            cache, todo, slots, lambda i: {"run": todo[i][0], "by": os.getpid()}, shares
+        )
         assert children() == before  # every child was waited for
         return sorted(hits), misses
 
-    assert check(1) == check(3) == (list(range(len(names))), {})
+    one, three = check(1), check(3)
+    assert one == three == (list(range(len(names))), {})
     changed = {1, 5, 8}  # in the first, second and third slice
     for i in changed:
         with open(f"{root}/{names[i]}/judge/judge_01/judgment.json", "r+b") as fh:
             fh.truncate(30)  # in place: same inode, same directory
     one, three = check(1), check(3)
     assert set(one[1]) == set(three[1]) == changed
-    assert one == three
-    # whether to fork: never below thousands of runs, never in a process with threads
+    assert {i: (fp, got["run"]) for i, (fp, got) in one[1].items()} == {
+        i: (fp, got["run"]) for i, (fp, got) in three[1].items()
+    }
+    # classified where they were checked: here in one process, in two children in three
+    assert {got["by"] for _fp, got in one[1].values()} == {os.getpid()}
+    by = {got["by"] for _fp, got in three[1].values()}
+    assert len(by) == 3 and os.getpid() in by
+    # whether to fork: never below hundreds of runs, never in a process with threads
     assert status_cache.auto_shares(10) == 1
     seen = []
     t = threading.Thread(target=lambda: seen.append(status_cache.auto_shares(10**6)))

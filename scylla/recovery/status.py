@@ -416,23 +416,32 @@ def collect(
         if cache is not None and not (marked and os.path.abspath(run_dir) in marked):
             at[i] = len(todo)
             todo.append((name, run_dir, meant[i]))
+    order = list(at)  # todo index -> run index
+
+    def classify_at(i: int) -> RunStatus:
+        return classify(
+            f"{root}/{names[i]}", exp.slots, incomplete, wanted[i], expected.judges, live
+        )
+
     hits: dict[int, dict[str, Any]] = {}
-    misses: dict[int, int] = {}
+    misses: status_cache.Misses = {}
     if cache is not None and todo:
         shares = status_cache.auto_shares(len(todo))
-        hits, misses = status_cache.lookup(cache, todo, slot_dirs, shares)
+        hits, misses = status_cache.lookup(
+            cache, todo, slot_dirs, lambda t: classify_at(order[t]).as_dict(), shares
+        )
     out = []
     for i, key in enumerate(keys):
         t = at.get(i)
         if t is not None and t in hits:
             rs = RunStatus(**hits[t])
+        elif t is not None and cache is not None:  # classified by lookup
+            fp, fields = misses[t]
+            rs = RunStatus(**fields)
+            settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
+            cache.put(names[i], meant[i], fp, rs.as_dict() if settled else None)
         else:
-            rs = classify(
-                f"{root}/{names[i]}", exp.slots, incomplete, wanted[i], expected.judges, live
-            )
-            if cache is not None and t is not None:
-                settled = status_cache.settled(rs.status, [j["status"] for j in rs.judges])
-                cache.put(names[i], meant[i], misses[t], rs.as_dict() if settled else None)
+            rs = classify_at(i)
         rs.tier, rs.subtest, rs.run = key.tier, key.subtest, key.run
         if stop is not None:  # kept from starting by a failure that stopped the experiment
             stopped = f"stopped: {stop.get('kind')}: {stop.get('message')}"

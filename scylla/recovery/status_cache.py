@@ -14,13 +14,15 @@ there or was interrupted: liveness is not a file fact), and partial or missing r
 stored. Kept in `.snakemake/scylla/status/` beside the experiment's Snakemake state.
 
 Checking the fingerprints is one stat per file the classification reads (about 15 syscalls per
-run), most of a warm status. At thousands of runs `lookup` spreads them over the CPUs this
-process may use: forked children check their share of the runs against the cache and send
-back only the runs that changed (nothing, in the common case).
+run), most of a warm status; classifying a changed run parses its records, most of a cold one.
+From hundreds of runs on, `lookup` spreads both over the CPUs this process may use: forked
+children check their share of the runs against the cache and send back only the runs that
+changed, classified (nothing, in the common case).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import marshal
@@ -28,7 +30,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +112,8 @@ def fingerprint(run_dir: str, slot_dirs: list[str]) -> int:
     return hash(tuple(out))
 
 
-# Below this many runs a fork costs more than the stats it shares out.
-PARALLEL_MIN_RUNS = 2000
+# Below this many runs a fork costs more than the work it shares out.
+PARALLEL_MIN_RUNS = 500
 MAX_SHARES = 4
 
 
@@ -126,63 +128,79 @@ def auto_shares(runs: int) -> int:
 
 
 Todo = Sequence[tuple[str, str, str]]  # (tier/subtest/run_NN, run directory, meaning key)
+Fields = dict[str, Any]  # a run's status (RunStatus.as_dict())
+Misses = dict[int, tuple[int, Fields]]  # {index: (fingerprint, status classified afresh)}
 
 
 def _misses(
-    cache: StatusCache, todo: Todo, slot_dirs: list[str], lo: int, hi: int
-) -> dict[int, int]:
-    """{index: fingerprint} of the runs in todo[lo:hi] the cache cannot answer."""
+    cache: StatusCache,
+    todo: Todo,
+    slot_dirs: list[str],
+    classify: Callable[[int], Fields],
+    lo: int,
+    hi: int,
+) -> Misses:
+    """The runs in todo[lo:hi] the cache cannot answer, classified."""
     out = {}
     for i in range(lo, hi):
         name, run_dir, key = todo[i]
         fp = fingerprint(run_dir, slot_dirs)
         if cache.get(name, key, fp) is None:
-            out[i] = fp
+            out[i] = (fp, classify(i))
     return out
 
 
 def lookup(
-    cache: StatusCache, todo: Todo, slot_dirs: list[str], shares: int = 1
-) -> tuple[dict[int, dict[str, Any]], dict[int, int]]:
-    """(hits, misses) for `todo`: {index: cached status fields} of the runs whose fingerprint
-    and meaning key match their entry, {index: fingerprint} of the others, to classify and
-    `put`. With `shares` > 1, shares - 1 forked children each check a slice and send their
-    misses back (marshal over a pipe); a child that fails has its slice checked here."""
+    cache: StatusCache,
+    todo: Todo,
+    slot_dirs: list[str],
+    classify: Callable[[int], Fields],
+    shares: int = 1,
+) -> tuple[dict[int, Fields], Misses]:
+    """(hits, misses) for `todo`: {index: cached status} of the runs whose fingerprint and
+    meaning key match their entry; {index: (fingerprint, classify(index))} of the others, to
+    `put`. With `shares` > 1, shares - 1 forked children each check and classify a slice and
+    send their misses back (marshal over a pipe): a cold status parses every run's records,
+    so the children share that too. A child that fails has its slice done here."""
     bounds = [len(todo) * k // shares for k in range(shares + 1)]
     children: list[tuple[int, int, int, int]] = []
-    misses: dict[int, int] = {}
+    misses: Misses = {}
     try:
         for k in range(1, shares):
             lo, hi = bounds[k], bounds[k + 1]
             read_end, write_end = os.pipe()
             pid = os.fork()
-            if pid == 0:  # the child: check the slice, send the misses, exit without cleanup
+            if pid == 0:  # the child: its slice, sent back; it exits without any cleanup
                 code = 1
                 try:
                     os.close(read_end)
+                    got = _misses(cache, todo, slot_dirs, classify, lo, hi)
                     with os.fdopen(write_end, "wb") as out:
-                        out.write(marshal.dumps(_misses(cache, todo, slot_dirs, lo, hi)))
+                        out.write(marshal.dumps(got))
                     code = 0
                 finally:
                     os._exit(code)
             os.close(write_end)
             children.append((pid, read_end, lo, hi))
-        misses.update(_misses(cache, todo, slot_dirs, bounds[0], bounds[1]))
+        misses.update(_misses(cache, todo, slot_dirs, classify, bounds[0], bounds[1]))
         while children:
-            pid, read_end, lo, hi = children.pop()
-            with os.fdopen(read_end, "rb") as pipe:
+            pid, read_end, lo, hi = children[-1]
+            with os.fdopen(read_end, "rb", closefd=False) as pipe:
                 data = pipe.read()
+            os.close(read_end)
             _, status = os.waitpid(pid, 0)
+            children.pop()
             try:
-                got = marshal.loads(data) if status == 0 else None
+                sent = marshal.loads(data) if status == 0 else None
             except (EOFError, ValueError, TypeError):
-                got = None
-            if not isinstance(got, dict):
-                got = _misses(cache, todo, slot_dirs, lo, hi)
-            misses.update(got)
+                sent = None
+            if not isinstance(sent, dict):
+                sent = _misses(cache, todo, slot_dirs, classify, lo, hi)
+            misses.update(sent)
     finally:  # interrupted: no child is left behind
         for pid, read_end, _lo, _hi in children:
-            os.close(read_end)
+            with contextlib.suppress(OSError):
+                os.close(read_end)
             os.waitpid(pid, 0)
     hits = {i: cache.entries[todo[i][0]][2] for i in range(len(todo)) if i not in misses}
     return hits, misses
