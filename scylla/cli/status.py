@@ -87,8 +87,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     ep, exp, _all, runs = selected_runs(args)
     if args.format == "json":
         # One run per line: readable, and json's C encoder (indent= would use the Python one).
+        # vars(r), not as_dict(): encoding reads the fields, it needs no copy of them.
         encode = json.JSONEncoder().encode
-        rows = ",\n".join(encode(r.as_dict()) for r in runs)
+        rows = ",\n".join(encode(vars(r)) for r in runs)
         print(f"[\n{rows}\n]" if rows else "[]")
     elif args.format == "csv":
         buf = io.StringIO()

@@ -482,6 +482,8 @@ def select(
 ) -> list[RunStatus]:
     """Filter runs; `statuses` matches the agent status or any judge slot status, `classes`
     the run's failure class or any judge slot's."""
+    if not (tiers or subtests or run_numbers or statuses or classes):
+        return list(runs)
 
     def keep(r: RunStatus) -> bool:
         if classes and not (
