@@ -75,6 +75,26 @@ def test_every_status_is_classified(states):
     assert rows[("T0", "00", 1)]["cost_usd"] > 0
 
 
+def test_every_status_classified_in_forked_children_is_the_same(states, tmp_path_factory):
+    """Every kind of status, classified in forked children (a cold cache, shares of 3), equals
+    one process's classification field for field, and each marshals (a child sends it so)."""
+    from scylla.cli.common import load_experiment
+    from scylla.recovery import status
+
+    wd = h.copy_tree(states, tmp_path_factory.mktemp("forked") / "wd")
+    ep, exp = load_experiment(wd / "results" / h.EXP)
+
+    def cold(shares):
+        shutil.rmtree(wd / ".snakemake" / "scylla" / "status", ignore_errors=True)
+        return [r.as_dict() for r in status.collect(ep, exp, shares=shares)]
+
+    one, three = cold(1), cold(3)
+    assert one == three
+    assert {r["status"] for r in one} == {s for s, _judges in EXPECTED.values()}
+    assert marshal.loads(marshal.dumps(one)) == one
+    assert [r.as_dict() for r in status.collect(ep, exp, shares=3)] == one  # warm
+
+
 def test_the_markers_are_snakemakes_own(states):
     """The partial runs were made by kill -9, not by hand: Snakemake marked their outputs."""
     markers = list((states / ".snakemake" / "incomplete").rglob("*"))

@@ -385,9 +385,13 @@ def _slot_class(status: str, reason: str) -> str:
 
 
 def collect(
-    ep: ExperimentPaths, exp: Experiment, expected: Expected | None = None
+    ep: ExperimentPaths,
+    exp: Experiment,
+    expected: Expected | None = None,
+    shares: int | None = None,
 ) -> list[RunStatus]:
-    """Every configured run's status; outdated against `expected` (default: `exp` itself)."""
+    """Every configured run's status; outdated against `expected` (default: `exp` itself).
+    `shares`: processes to spread the work over (default: status_cache.auto_shares)."""
     workdir = snakemeta.find_workdir(ep.dir)
     markers = snakemeta.incomplete_files(workdir)
     incomplete = {os.path.abspath(p) for p in markers}
@@ -426,7 +430,8 @@ def collect(
     hits: dict[int, dict[str, Any]] = {}
     misses: status_cache.Misses = {}
     if cache is not None and todo:
-        shares = status_cache.auto_shares(len(todo))
+        if shares is None:
+            shares = status_cache.auto_shares(len(todo))
         hits, misses = status_cache.lookup(
             cache, todo, slot_dirs, lambda t: classify_at(order[t]).as_dict(), shares
         )
