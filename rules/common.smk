@@ -98,34 +98,68 @@ def exp_of(wildcards):
 
 def all_targets(wildcards):
     """Every artifact of every experiment (scylla.layout.targets, shared with the scylla
-    commands), except an experiment exactly as Snakemake last found it complete
-    (scylla.recovery.settled): in a plain call its verdict could only be the same."""
-    files = []
+    commands), except what Snakemake last found complete (scylla.recovery.settled): in a
+    plain call its verdict on it could only be the same."""
     plain = settled.plain(workflow)
+    if plain and not SETTLED:
+        for exp in EXPS.values():
+            SETTLED[exp.name] = check_settled(exp)
+        leave_out_rules(all(c.work_settled for c in SETTLED.values()))
+    files = []
     for exp in EXPS.values():
         ep = exp.paths_under(RESULTS)
-        listed = [str(f) for f in targets.experiment_files(ep, exp)]
-        if plain and exp.name not in SETTLED:
-            declared = listed + [str(f) for f in targets.unrequested_files(ep, exp)]
-            SETTLED[exp.name] = check = settled.check(
-                ".", exp.name, declared, settled_key(exp)
-            )
-            if check.settled:
-                logger.info(
-                    f"scylla: experiment {exp.name} is as Snakemake last found it complete"
-                    f" ({len(declared):,} files unchanged): not enumerated again"
-                    f" (delete {paths.settled_file('.', exp.name)} to have every file checked)"
-                )
-        if plain and SETTLED[exp.name].settled:
+        check = SETTLED.get(exp.name) if plain else None
+        if check is not None and check.settled:
             # its configuration only: `all` keeps an input, so an empty DAG says so
             files += map(str, targets.config_files(ep, exp))
+        elif check is not None and check.work_settled:
+            unrequested = set(map(str, targets.unrequested_files(ep, exp)))
+            files += [f for f in check.files[check.work :] if f not in unrequested]
         else:
-            files += listed
+            files += map(str, targets.experiment_files(ep, exp))
     return files
 
 
 # scylla.recovery.settled: the experiments `rule all` was evaluated for in this call.
 SETTLED = {}
+
+
+def check_settled(exp):
+    """Is `exp` as Snakemake last found it complete, or at least its work files? Said once."""
+    work, rest = targets.settled_files(exp.paths_under(RESULTS), exp)
+    check = settled.check(".", exp.name, work + rest, settled_key(exp), work=len(work))
+    record = paths.settled_file(".", exp.name)
+    if check.settled:
+        logger.info(
+            f"scylla: experiment {exp.name} is as Snakemake last found it complete"
+            f" ({len(check.files):,} files unchanged): not enumerated again"
+            f" (delete {record} to have every file checked)"
+        )
+    elif check.work_settled:
+        logger.info(
+            f"scylla: experiment {exp.name}: its agents' and judges' files are as Snakemake"
+            f" last found them complete ({len(work):,} files unchanged): only what is derived"
+            f" from them is checked (delete {record} to have every file checked)"
+        )
+    return check
+
+
+def leave_out_rules(work_settled):
+    """Rules no job of this plain call's DAG can come from, left out as `--allowed-rules`
+    would leave them out:
+    - subtest_results_<N>: rule run_result comes first (ruleorder), and can always be made;
+    - targets.WORK_RULES when every experiment's work files are as Snakemake last found them
+      complete, with the same code, config and settings: none of their jobs could need to
+      run. Their files are inputs that exist, and Snakemake decides everything derived from
+      them as it always does."""
+    dag = workflow.dag
+    dag.rules = {
+        r
+        for r in dag.rules
+        if not r.name.startswith("subtest_results_")
+        and not (work_settled and r.name in targets.WORK_RULES)
+    }
+    dag.update_output_index()
 
 
 def settled_key(exp):

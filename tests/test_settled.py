@@ -19,6 +19,7 @@ from scylla.layout import paths, targets
 from scylla.recovery import settled
 
 SETTLED_SAYS = "is as Snakemake last found it complete"
+WORK_SETTLED_SAYS = "files are as Snakemake last found them complete"
 REPO = Path(__file__).resolve().parents[1]
 RUN = ("T0", "00", 2)  # a completed run of the finished tree
 
@@ -81,6 +82,28 @@ def _one_more_run(wd: Path) -> None:
     h.edit_experiment(wd, runs=h.RUNS + 1)
 
 
+def _delete_a_subtest_report(wd: Path) -> None:
+    ep = h.ep(wd)
+    ep.subtest_report("T0", "00").unlink()
+
+
+def _truncate_a_judgment(wd: Path) -> None:
+    """A work file changed with its mtime kept: Snakemake does not see it, nor may we."""
+    f = h.rp(wd, RUN).judge_slot("01").judgment
+    st = f.stat()
+    f.write_text("{")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _delete_a_judge_prompt(wd: Path) -> None:
+    h.rp(wd, RUN).judge_prompt.unlink()
+
+
+# Changes to derived files only: the agents' and judges' files are still as Snakemake last
+# found them complete, so its DAG leaves out the rules that make them.
+DERIVED_ONLY = ("_delete_agent_result", "_rewrite_keeping_mtime", "_delete_a_subtest_report")
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -89,6 +112,9 @@ def _one_more_run(wd: Path) -> None:
         _rewrite_keeping_mtime,
         _plant_incomplete_marker,
         _one_more_run,
+        _delete_a_subtest_report,
+        _truncate_a_judgment,
+        _delete_a_judge_prompt,
     ],
     ids=lambda f: f.__name__.strip("_"),
 )
@@ -96,11 +122,15 @@ def test_after_any_change_the_plan_is_snakemakes_own(wd: Path, change) -> None:
     change(wd)
     with_record, without = plans_with_and_without_record(wd)
     assert SETTLED_SAYS not in with_record.text
+    assert (WORK_SETTLED_SAYS in with_record.text) is (change.__name__ in DERIVED_ONLY)
+    assert WORK_SETTLED_SAYS not in without.text
     assert with_record.counts == without.counts
     assert sorted(map(str, with_record.jobs)) == sorted(map(str, without.jobs))
     if change is _delete_agent_result:  # only cheap derivation, for that run
         assert with_record.runs("run_result") == {RUN}
         assert not {"agent", "judge", "judge_prompt"} & set(with_record.counts)
+    if change is _delete_a_judge_prompt:  # a new judge prompt: its run's judges again
+        assert with_record.runs("judge") == {RUN}
 
 
 @pytest.mark.parametrize(
@@ -119,7 +149,8 @@ def test_only_snakemakes_nothing_to_be_done_is_recorded(wd: Path) -> None:
     assert h.dry(wd).counts  # work left: the record stays as it was (and is not trusted)
     assert record_of(wd).read_bytes() == before
     calls = len(h.calls(wd))
-    h.ok(h.snakemake(wd))  # derives the deleted record: no agent or judge call
+    made = h.ok(h.snakemake(wd))  # derives the deleted record: no agent or judge call
+    assert WORK_SETTLED_SAYS in h.output_of(made)  # in a DAG without the paid rules
     assert len(h.calls(wd)) == calls
     assert record_of(wd).read_bytes() == before  # a call that made files records nothing
     first = h.dry(wd)

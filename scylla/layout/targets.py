@@ -3,6 +3,7 @@ scylla command, so they can never disagree about what an experiment consists of.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from scylla.config import Experiment
@@ -10,6 +11,22 @@ from scylla.layout.paths import FIGURE_FORMATS, FIGURES, TABLES, ExperimentPaths
 from scylla.util import jsonio
 
 RunKey = tuple[str, str, int]
+
+
+def run_work_files(rp: RunPaths, exp: Experiment) -> list[Path]:
+    """What rules WORK_RULES declare for one run: the agent's and the judges' files, and the
+    judge prompt (a new one would make every judge of the run call again)."""
+    files = [*rp.agent_outputs.values(), rp.judge_prompt]
+    if not exp.adopted:
+        files += [rp.diff, rp.checks]
+    for slot in exp.slots:
+        files += rp.judge_slot(slot).outputs.values()
+    return files
+
+
+def run_derived_files(rp: RunPaths) -> list[Path]:
+    """What is derived from a run's work files, at no cost: its three records."""
+    return [rp.agent_result, rp.consensus, rp.run_result]
 
 
 def run_files(rp: RunPaths, exp: Experiment) -> list[Path]:
@@ -37,6 +54,12 @@ def experiment_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
     files = config_files(ep, exp)
     for key in exp.run_keys():
         files += run_files(ep.run(key.tier, key.subtest, key.run), exp)
+    return files + report_files(ep, exp)
+
+
+def report_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """Every report: of each subtest, each tier, and the experiment's."""
+    files: list[Path] = []
     for tier, subtest in exp.subtests():
         files += [ep.subtest_report(tier, subtest), ep.subtest_report(tier, subtest, "md")]
     for tier in exp.tiers:
@@ -58,6 +81,42 @@ def unrequested_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
 def declared_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
     """Every file a rule declares for the experiment."""
     return experiment_files(ep, exp) + unrequested_files(ep, exp)
+
+
+# The rules that make the work files: paid calls, and the judge prompt every judge reads.
+WORK_RULES = frozenset({"agent", "judge_prompt", "adopted_judge_prompt", "judge"})
+
+
+def work_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
+    """What rules WORK_RULES declare for the experiment. Nothing else of an experiment is
+    more than minutes of local work to make again."""
+    files: list[Path] = []
+    for key in exp.run_keys():
+        files += run_work_files(ep.run(key.tier, key.subtest, key.run), exp)
+    return files
+
+
+def spelled_per_run(
+    ep: ExperimentPaths, exp: Experiment, of_run: Callable[[RunPaths], list[Path]]
+) -> list[str]:
+    """`of_run(rp)` for every run, as `str(path)` spells each: the names are taken from the
+    first run and repeated under every run's directory (30,000 paths without pathlib)."""
+    keys = list(exp.run_keys())
+    if not keys:
+        return []
+    first = ep.run(keys[0].tier, keys[0].subtest, keys[0].run)
+    names = [str(f.relative_to(first.dir)) for f in of_run(first)]
+    dirs = [str(ep.run(k.tier, k.subtest, k.run).dir) for k in keys]
+    return [f"{d}/{n}" for d in dirs for n in names]
+
+
+def settled_files(ep: ExperimentPaths, exp: Experiment) -> tuple[list[str], list[str]]:
+    """The files `scylla.recovery.settled` fingerprints: (the work files, every other file a
+    rule declares). Together they are `declared_files`, spelled as `str(path)`."""
+    work = spelled_per_run(ep, exp, lambda rp: run_work_files(rp, exp))
+    rest = [str(f) for f in [*config_files(ep, exp), ep.task_prompt, ep.task_rubric]]
+    rest += spelled_per_run(ep, exp, run_derived_files)
+    return work, rest + [str(f) for f in report_files(ep, exp)]
 
 
 def reports_above(ep: ExperimentPaths, exp: Experiment, touched: set[RunKey]) -> list[Path]:

@@ -198,3 +198,23 @@ def test_experiment_files_cover_every_run_and_report(tmp_path):
     assert len(set(files)) == len(files)
     adopted = Experiment({**exp.data, "adopted": {"from": "x"}})
     assert ep.experiment_json not in targets.config_files(ep, adopted)  # never rewritten
+
+
+@pytest.mark.parametrize("adopted", [False, True], ids=["native", "adopted"])
+def test_settled_files_are_the_declared_files_work_first(tmp_path, adopted):
+    """What recovery.settled fingerprints, spelled without pathlib, is exactly what the rules
+    declare, with the work files (what an agent or judge call makes) on their own."""
+    data = {"T0": {"subtests": {"00": {}, "01": {}}}, "T1": {"subtests": {"00": {}}}}
+    exp = experiment(data, runs=3, slots=(1, 3))
+    if adopted:
+        exp = Experiment({**exp.data, "adopted": {"from": "x"}})
+    ep = paths.experiment(tmp_path / "results", "mini")
+    work, rest = targets.settled_files(ep, exp)
+    declared = [str(f) for f in targets.declared_files(ep, exp)]
+    assert sorted(work + rest) == sorted(declared) and len(set(declared)) == len(declared)
+    assert work == [str(f) for f in targets.work_files(ep, exp)]
+    rp = ep.run("T1", "00", 3)
+    assert str(rp.judge_slot("03").judgment) in work and str(rp.agent_output) in work
+    assert (str(rp.diff) in work) is not adopted
+    assert {str(rp.agent_result), str(rp.consensus), str(rp.run_result)} <= set(rest)
+    assert str(ep.report()) in rest and str(ep.subtest_report("T0", "01")) in rest
