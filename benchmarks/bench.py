@@ -799,8 +799,12 @@ def dry_run_once(ctx, argv: list[str], ep, cold: bool = False) -> Callable[[int]
         note = "nothing to be done" if "Nothing to be done" in ran.output else f"{total} jobs"
         if jobs:
             note += " (" + ", ".join(f"{k} {v}" for k, v in jobs.items()) + ")"
-        skipped = "as Snakemake last found it complete" in ran.output
-        note += "; DAG skipped (verdict recorded)" if skipped else "; whole DAG built"
+        if "is as Snakemake last found it complete" in ran.output:
+            note += "; DAG skipped (verdict recorded)"
+        elif "files are as Snakemake last found them complete" in ran.output:
+            note += "; DAG without the agent and judge rules (their files as recorded)"
+        else:
+            note += "; whole DAG built"
         return ran.sample(jobs=jobs, jobs_total=total, notes=[note])
 
     return once
