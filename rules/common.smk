@@ -100,15 +100,12 @@ def all_targets(wildcards):
     """Every artifact of every experiment (scylla.layout.targets, shared with the scylla
     commands), except what Snakemake last found complete (scylla.recovery.settled): in a
     plain call its verdict on it could only be the same."""
-    plain = settled.plain(workflow)
-    if plain and not SETTLED:
-        for exp in EXPS.values():
-            SETTLED[exp.name] = check_settled(exp)
-        leave_out_rules(all(c.work_settled for c in SETTLED.values()))
+    checks = settled_checks(whole=True)
+    SETTLED.update(checks)  # a verdict on the whole DAG of `all` may be recorded
     files = []
     for exp in EXPS.values():
         ep = exp.paths_under(RESULTS)
-        check = SETTLED.get(exp.name) if plain else None
+        check = checks.get(exp.name)
         if check is not None and check.settled:
             # its configuration only: `all` keeps an input, so an empty DAG says so
             files += map(str, targets.config_files(ep, exp))
@@ -122,26 +119,45 @@ def all_targets(wildcards):
 
 # scylla.recovery.settled: the experiments `rule all` was evaluated for in this call.
 SETTLED = {}
+# This call's checks of every experiment (plain calls only), made once: by `rule all`, or
+# for requested files by the first input function evaluated (before any input is resolved).
+CHECKS = {}
+_CHECKED = []
 
 
-def check_settled(exp):
-    """Is `exp` as Snakemake last found it complete, or at least its work files? Said once."""
-    work, rest = targets.settled_files(exp.paths_under(RESULTS), exp)
-    check = settled.check(".", exp.name, work + rest, settled_key(exp), work=len(work))
-    record = paths.settled_file(".", exp.name)
-    if check.settled:
-        logger.info(
-            f"scylla: experiment {exp.name} is as Snakemake last found it complete"
-            f" ({len(check.files):,} files unchanged): not enumerated again"
-            f" (delete {record} to have every file checked)"
+def settled_checks(whole=False):
+    """Is each experiment as Snakemake last found it complete, or at least its work files?
+    Checked once per plain call, and said once; when every experiment's work files are, the
+    DAG is made without the rules that make them (leave_out_rules). `whole`: the call asks
+    for `rule all`."""
+    if _CHECKED:
+        return CHECKS
+    _CHECKED.append(True)
+    if not settled.plain(workflow):
+        return CHECKS
+    for exp in EXPS.values():
+        work, rest = targets.settled_files(exp.paths_under(RESULTS), exp)
+        key = settled_key(exp)
+        CHECKS[exp.name] = settled.check(
+            ".", exp.name, work + rest, key, work=len(work)
         )
-    elif check.work_settled:
-        logger.info(
-            f"scylla: experiment {exp.name}: its agents' and judges' files are as Snakemake"
-            f" last found them complete ({len(work):,} files unchanged): only what is derived"
-            f" from them is checked (delete {record} to have every file checked)"
-        )
-    return check
+    work_settled = all(c.work_settled for c in CHECKS.values())
+    leave_out_rules(work_settled)
+    for name, check in CHECKS.items():
+        record = paths.settled_file(".", name)
+        if whole and check.settled:
+            logger.info(
+                f"scylla: experiment {name} is as Snakemake last found it complete"
+                f" ({len(check.files):,} files unchanged): not enumerated again"
+                f" (delete {record} to have every file checked)"
+            )
+        elif work_settled:
+            logger.info(
+                f"scylla: experiment {name}: its agents' and judges' files are as Snakemake"
+                f" last found them complete ({check.work:,} files unchanged): only what is"
+                f" derived from them is checked (delete {record} to have every file checked)"
+            )
+    return CHECKS
 
 
 def leave_out_rules(work_settled):
@@ -189,6 +205,7 @@ def ep_of(wildcards):
 
 
 def slot_judgments(wildcards):
+    settled_checks()
     rp = ep_of(wildcards).run(wildcards.tier, wildcards.subtest, wildcards.run)
     return judgments_of(rp, exp_of(wildcards))
 
@@ -223,6 +240,7 @@ def subtest_judgments(wildcards):
     checks the agent logs that are rule run_result's other inputs (RunPaths.result_logs). Not
     those as inputs too: Snakemake stats every input of every ready job in each scheduling
     round (update_input_sizes), 203 files per 29-run subtest instead of 58."""
+    settled_checks()
     ep, exp = ep_of(wildcards), exp_of(wildcards)
     return [
         f
@@ -234,6 +252,7 @@ def subtest_judgments(wildcards):
 def subtest_derived(wildcards):
     """Every run's derived records: a corrupted one (newer than the report) makes the report
     job run, and it derives the record again before reporting."""
+    settled_checks()
     ep = ep_of(wildcards)
     runs = [
         ep.run(wildcards.tier, wildcards.subtest, n)
@@ -245,12 +264,14 @@ def subtest_derived(wildcards):
 
 
 def tier_subtest_reports(wildcards):
+    settled_checks()
     ep = ep_of(wildcards)
     subs = exp_of(wildcards).subtests_of(wildcards.tier)
     return [str(ep.subtest_report(wildcards.tier, s)) for s in subs]
 
 
 def experiment_tier_reports(wildcards):
+    settled_checks()
     ep = ep_of(wildcards)
     return [str(ep.tier_report(t)) for t in exp_of(wildcards).tiers]
 

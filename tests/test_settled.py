@@ -187,3 +187,26 @@ def test_a_file_changed_while_snakemake_looked_is_not_recorded(tmp_path: Path) -
     files[0].unlink()
     c = settled.check(tmp_path, "x", names, "key")
     assert not c.settled and not settled.record(tmp_path, c)  # an absent file: never settled
+
+
+def test_a_requested_file_is_planned_without_the_work_rules(wd: Path) -> None:
+    """A plain call that requests files gets the smaller DAG too (its first input function
+    checks), plans what the whole DAG plans, and never records a verdict."""
+    _delete_agent_result(wd)
+    target = os.path.relpath(h.rp(wd, RUN).agent_result, wd)
+    with_record, without = plans_with_and_without_record(wd, target)
+    assert WORK_SETTLED_SAYS in with_record.text and SETTLED_SAYS not in with_record.text
+    assert WORK_SETTLED_SAYS not in without.text
+    assert with_record.counts == without.counts == {"run_result": 1}
+    assert sorted(map(str, with_record.jobs)) == sorted(map(str, without.jobs))
+    before = record_of(wd).read_bytes()
+    calls = len(h.calls(wd))
+    made = h.ok(h.snakemake(wd, target))
+    assert WORK_SETTLED_SAYS in h.output_of(made) and len(h.calls(wd)) == calls
+    assert h.rp(wd, RUN).agent_result.is_file()
+    other = os.path.relpath(h.ep(wd).subtest_report("T0", "00"), wd)
+    assert not h.dry(wd, other).counts  # nothing to do, for a requested file only
+    assert record_of(wd).read_bytes() == before
+    # a changed work file: the requested file's DAG is the whole one again
+    _touch_agent_output(wd)
+    assert WORK_SETTLED_SAYS not in h.dry(wd, target).text

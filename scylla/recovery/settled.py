@@ -30,13 +30,17 @@ rules out as `--allowed-rules` would, and their files are inputs that exist. Sna
 everything derived from them as it always does: 245 jobs instead of 7,326 for 120 deleted
 records of 1,200 runs, the same 245 jobs either way. "Nothing to be done" in such a DAG is a
 verdict on the whole experiment (the work jobs' part of it is the recorded one) and is
-recorded as one.
+recorded as one. A plain call that requests files (not `rule all`) gets the same smaller
+DAG: the check is made by the first of the workflow's input functions Snakemake evaluates,
+before any input is resolved. It never records a verdict: its DAG is not the whole
+experiment's.
 
 Plain means: executing or dry-running, without a flag that forces, narrows or touches jobs
-(`--forceall`, `-R`, `--until`, `--omit-from`, `--allowed-rules`, `--batch`, `--touch`),
+(`--forceall`, `-R`, `--until`, `--omit-from`, `--allowed-rules`, `--batch`, `--touch`,
+`--target-jobs` as in a remote job),
 that changes how Snakemake sees files (`--trust-io-cache`, `--consider-ancient`,
 `--all-temp`, a storage provider, `--persistence-backend db`) or `--immediate-submit`. Targeted
-calls (a requested file, `scylla rerun`/`regenerate`) never evaluate `rule all`, and the modes
+calls (a requested file, `scylla rerun`/`regenerate`) never record a verdict, and the modes
 that do not execute (`--summary`, `--report`, `--list-changes`, `--delete-all-output`, `--dag`)
 never consult the record. Not covered: a file rewritten with the same inode, size and
 nanosecond mtime (Snakemake compares mtimes, so it would not see most of those either), and
@@ -171,6 +175,7 @@ def plain(workflow: Any) -> bool:
     experiment left out of `rule all`, and only then is a verdict recorded."""
     d = workflow.dag_settings
     narrowed = d.forceall or d.forcetargets or d.forcerun or d.until or d.omit_from
+    narrowed = narrowed or d.target_jobs  # a job of a cluster or container executor
     remote = workflow.remote_execution_settings
     return not (
         workflow.executor_plugin is None  # --summary, --report, --list-changes, --dag, ...
