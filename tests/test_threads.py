@@ -23,6 +23,7 @@ from helpers import (
 )
 
 SLOW = 8.0  # seconds the slow agent sleeps before it answers
+DELAY = 1.5  # seconds every agent takes to answer
 
 
 def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
@@ -31,6 +32,9 @@ def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
     # job, a child of Snakemake, is running.
     modes = write_modes(tmp_path / "agent-modes.json", ["agent:normal", "agent:slow"])
     env = {"CLAUDE_STANDIN_MODE_FILE": str(modes), "CLAUDE_STANDIN_SLOW": str(SLOW)}
+    # Every agent answers DELAY s late: the second agent's call (slow) is made before the
+    # first run's checks begin, however long the second job takes to start.
+    env["CLAUDE_STANDIN_DELAY"] = str(DELAY)
     exp = experiment_cfg(
         tiers=ONE_SUBTEST,
         runs=2,
