@@ -110,8 +110,9 @@ def all_targets(wildcards):
             # its configuration only: `all` keeps an input, so an empty DAG says so
             files += map(str, targets.config_files(ep, exp))
         elif check is not None and check.work_settled:
-            unrequested = set(map(str, targets.unrequested_files(ep, exp)))
-            files += [f for f in check.files[check.work :] if f not in unrequested]
+            # the rest of the declared files, but the task's copies no rule asks for
+            copies = set(map(str, targets.task_copies(ep)))
+            files += [f for f in check.files[check.work :] if f not in copies]
         else:
             files += map(str, targets.experiment_files(ep, exp))
     return files

@@ -67,10 +67,15 @@ def report_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
     return files + experiment_report_files(ep)
 
 
+def task_copies(ep: ExperimentPaths) -> list[Path]:
+    """The experiment's copies of the task's prompt and rubric (no rule asks for them)."""
+    return [ep.task_prompt, ep.task_rubric]
+
+
 def unrequested_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
     """Outputs no rule asks for: the copies of the task, and the judge prompt's diff and
     checks (Snakemake's verdict on the experiment still reads them)."""
-    files = [ep.task_prompt, ep.task_rubric]
+    files = task_copies(ep)
     if not exp.adopted:
         for key in exp.run_keys():
             rp = ep.run(key.tier, key.subtest, key.run)
@@ -85,15 +90,6 @@ def declared_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
 
 # The rules that make the work files: paid calls, and the judge prompt every judge reads.
 WORK_RULES = frozenset({"agent", "judge_prompt", "adopted_judge_prompt", "judge"})
-
-
-def work_files(ep: ExperimentPaths, exp: Experiment) -> list[Path]:
-    """What rules WORK_RULES declare for the experiment. Nothing else of an experiment is
-    more than minutes of local work to make again."""
-    files: list[Path] = []
-    for key in exp.run_keys():
-        files += run_work_files(ep.run(key.tier, key.subtest, key.run), exp)
-    return files
 
 
 def spelled_per_run(
@@ -111,10 +107,11 @@ def spelled_per_run(
 
 
 def settled_files(ep: ExperimentPaths, exp: Experiment) -> tuple[list[str], list[str]]:
-    """The files `scylla.recovery.settled` fingerprints: (the work files, every other file a
-    rule declares). Together they are `declared_files`, spelled as `str(path)`."""
+    """The files `scylla.recovery.settled` fingerprints: (the work files, `run_work_files` of
+    every run; every other file a rule declares). Together they are `declared_files`,
+    spelled as `str(path)`."""
     work = spelled_per_run(ep, exp, lambda rp: run_work_files(rp, exp))
-    rest = [str(f) for f in [*config_files(ep, exp), ep.task_prompt, ep.task_rubric]]
+    rest = [str(f) for f in [*config_files(ep, exp), *task_copies(ep)]]
     rest += spelled_per_run(ep, exp, run_derived_files)
     return work, rest + [str(f) for f in report_files(ep, exp)]
 

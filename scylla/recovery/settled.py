@@ -115,7 +115,7 @@ def key_of(*, spec_file: str, code: list[Any], settings: list[Any]) -> str:
 @dataclass
 class Check:
     """One experiment's files and their facts when `rule all` was evaluated. The first
-    `work` files are its work files (`targets.work_files`)."""
+    `work` files are its work files (`targets.run_work_files` of every run)."""
 
     experiment: str
     files: list[str]
@@ -128,7 +128,7 @@ class Check:
 
 def check(workdir: str | Path, experiment: str, files: list[str], key: str, work: int = 0) -> Check:
     """Is the experiment exactly as Snakemake last found it complete? And are its first
-    `work` files (`targets.work_files`, listed first) as they were then?"""
+    `work` files (`targets.run_work_files`, listed first) as they were then?"""
     found = facts(files)
     c = Check(experiment, files, key, found, work=work)
     rec = jsonio.read_json_object(paths.settled_file(workdir, experiment))

@@ -212,7 +212,8 @@ def test_settled_files_are_the_declared_files_work_first(tmp_path, adopted):
     work, rest = targets.settled_files(ep, exp)
     declared = [str(f) for f in targets.declared_files(ep, exp)]
     assert sorted(work + rest) == sorted(declared) and len(set(declared)) == len(declared)
-    assert work == [str(f) for f in targets.work_files(ep, exp)]
+    runs = [ep.run(k.tier, k.subtest, k.run) for k in exp.run_keys()]
+    assert work == [str(f) for rp in runs for f in targets.run_work_files(rp, exp)]
     rp = ep.run("T1", "00", 3)
     assert str(rp.judge_slot("03").judgment) in work and str(rp.agent_output) in work
     assert (str(rp.diff) in work) is not adopted
