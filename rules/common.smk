@@ -291,6 +291,22 @@ def step_command(step, args):
     )
 
 
+JUDGE_STEP = step_command(
+    "judge", "--slot {wildcards.slot} --attempt {resources.attempt} --log {log}"
+)
+
+
+def scored_in_thread(wildcards, log, resources):
+    """Rule judge of a slot that calls nothing (`checks`): scored in the job's thread.
+    False for a judge that calls a model: its step is a process of its own."""
+    exp = exp_of(wildcards)
+    if not exp.judge_spec(wildcards.slot).calls_nothing:
+        return False
+    ref = RunRef.from_wildcards(wildcards)
+    steps.judge_in_thread(RESULTS, exp, ref, wildcards.slot, log[0], resources.attempt)
+    return True
+
+
 def spec_file(wildcards, output):
     """The digest-named spec of the experiment (a derived param: Snakemake does not record it)."""
     return SPECS[wildcards.experiment]

@@ -44,11 +44,10 @@ rule judge:
         meaning=judge_meaning,
         spec=SPEC_KEY,
         spec_file=spec_file,
-    shell:
-        step_command(
-            "judge",
-            "--slot {wildcards.slot} --attempt {resources.attempt} --log {log}",
-        )
+    run:
+        # A judge that calls nothing (`checks`) scores in this thread: no process per run.
+        if not scored_in_thread(wildcards, log, resources):
+            shell(JUDGE_STEP)
 
 
 rule run_result:

@@ -29,7 +29,7 @@ from helpers import (
 )
 
 from scylla.layout import paths
-from scylla.recovery import archive
+from scylla.recovery import archive, attempts
 
 MODES = {
     ("T0", "00", 1, "01"): ["judge:clean"],
@@ -151,6 +151,8 @@ def test_judge_timeout_is_an_invalid_judgment_not_a_crash(timed_and_checked):
     assert j["score"] == 0.0 and j["grade"] == "F"
     assert "timed out" in j["reasoning"]
     assert tree_hashes(r.agent_dir) == agent_before
+    # an LLM judge's call is a process of its own (its step holds the lease)
+    assert "thread" not in attempts.current(r.judge_slot("01").attempts).record["lease"]
     c = load(r.consensus)
     assert c["is_valid"] is False  # not every judge is valid ...
     assert c["agreement"]["n_valid"] == 2  # ... and the timeout is not counted as a fail
@@ -172,3 +174,5 @@ def test_checks_judge_scores_the_rubric_commands(timed_and_checked):
         assert f"{passed}/{len(checks)} automated checks passed" in j["reasoning"]
         assert (j["score"] == 1.0) == (passed == len(checks))
         assert [x["judge_number"] for x in load(r.run_result)["judges"]] == [1, 2, 3]
+        # it calls nothing: scored in one of Snakemake's threads, no process of its own
+        assert "thread" in attempts.current(r.judge_slot("03").attempts).record["lease"]

@@ -15,6 +15,7 @@ not re-run their agents or judges; new directories use the current version.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +66,10 @@ def normalize_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in str(text).splitlines()).strip("\n")
 
 
+@functools.lru_cache(maxsize=16)
 def canonical_yaml(text: str) -> Any:
-    """YAML as parsed data (comments, key order, quoting and layout do not count)."""
+    """YAML as parsed data (comments, key order, quoting and layout do not count). Parsed
+    once per text in a process: the data is shared, only ever digested, never changed."""
     import yaml  # lazily: most commands never compute a meaning
 
     try:

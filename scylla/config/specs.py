@@ -61,6 +61,12 @@ class JudgeSpec:
         """What judgments and reports call this judge: its model, or its adapter."""
         return self.model or self.adapter
 
+    @property
+    def calls_nothing(self) -> bool:
+        """A judge that makes no call and starts no process: `checks` scores the rubric's
+        automated checks (checks.json). Its job runs in one of Snakemake's threads."""
+        return self.adapter == "checks"
+
 
 @dataclass(frozen=True)
 class TaskSpec:

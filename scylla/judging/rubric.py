@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,10 @@ class Rubric:
         return [i for c in self.categories for i in c.items if i.command]
 
 
+@functools.lru_cache(maxsize=16)
 def parse(text: str) -> Rubric:
+    """The rubric's YAML, parsed once per text in a process (jobs in Snakemake's threads
+    share it: the record is frozen)."""
     data: dict[str, Any] = yaml.safe_load(text) or {}
     cats = []
     for name, spec in (data.get("categories") or {}).items():

@@ -81,10 +81,10 @@ def end_live_judges(rp: RunPaths) -> None:
     for slot_dir in sorted(rp.judge_dir.glob("judge_*")):
         for att in attempts.listing(JudgePaths(slot_dir).attempts):
             if att.state == attempts.RUNNING or att.processes():
-                lease = att.record.get("lease") or {}
                 pids = att.processes()
-                if att.lease_alive():
-                    pids.append(int(lease.get("pid", 0)))
+                holder = att.lease_process()
+                if holder is not None and att.lease_alive():
+                    pids.append(holder)
                 if pids:
                     from scylla.util import procs
 

@@ -13,7 +13,10 @@ deletes are copies: the attempt directory keeps every byte that was paid for.
 
 Before starting, a job looks at the earlier attempts of the same work:
 - one still running (its lease is alive: same host and the same process, or a fresh heartbeat
-  from another host) is waited for until its deadline, then ended;
+  from another host) is waited for until its deadline, then ended. A job that runs in one of
+  the scheduler's threads (a `checks` judge: no call, no process of its own) holds a lease
+  that names its thread too; past its deadline it is marked interrupted, never ended (that
+  would end the scheduler);
 - the processes of one whose job died are ended (they carry its marker variable);
 - a finished one with the same meaning (and input, for a judge) that nobody retired is
   *adopted*: promoted again, with no new paid call. This is what makes a retry after a local
@@ -118,7 +121,10 @@ class Attempt:
         if self.state != RUNNING or not lease:
             return False
         if lease.get("host") == procs.host() and lease.get("boot") == procs.boot_id():
-            return procs.alive(int(lease.get("pid", 0)), lease.get("ticks"))
+            pid = int(lease.get("pid", 0))
+            if "thread" in lease and not procs.has_thread(pid, int(lease["thread"])):
+                return False
+            return procs.alive(pid, lease.get("ticks"))
         try:  # another machine (a cluster node): trust a fresh heartbeat only
             age = time.time() - (self.dir / HEARTBEAT).stat().st_mtime
         except OSError:
@@ -127,6 +133,14 @@ class Attempt:
 
     def processes(self) -> list[int]:
         return list(procs.with_marker(procs.ATTEMPT_VAR, self.marker))
+
+    def lease_process(self) -> int | None:
+        """The process holding the lease when it is the job's own (a step process), which may
+        be ended; None for a lease held by a thread of the scheduler, or no lease."""
+        lease = self.record.get("lease") or {}
+        if "thread" in lease or not lease.get("pid"):
+            return None
+        return int(lease["pid"])
 
     def deadline(self) -> float:
         return float(self.record.get("deadline") or 0.0)
@@ -256,17 +270,26 @@ def _begin(root: Path, kind: str, meaning: Meaning, key: str, budget: float) -> 
             "key": key,
             "started_at": now(),
             "deadline": time.time() + budget,
-            "lease": {
-                "pid": os.getpid(),
-                "ticks": procs.start_ticks(os.getpid()),
-                "host": procs.host(),
-                "boot": procs.boot_id(),
-            },
+            "lease": new_lease(),
         },
     )
     att.save()
     (att_dir / HEARTBEAT).touch()
     return att
+
+
+def new_lease() -> dict[str, Any]:
+    """Who holds a new attempt: this process, and this thread when it is not the main one
+    (a job in one of Snakemake's threads)."""
+    held: dict[str, Any] = {
+        "pid": os.getpid(),
+        "ticks": procs.start_ticks(os.getpid()),
+        "host": procs.host(),
+        "boot": procs.boot_id(),
+    }
+    if threading.current_thread() is not threading.main_thread():
+        held["thread"] = threading.get_native_id()
+    return held
 
 
 def stop_reason(exc: BaseException) -> str:
@@ -360,7 +383,8 @@ def claim(
             overdue = time.time() > holder.deadline() > 0
         if overdue:
             log(f"attempt {holder.number} is past its deadline: ending it")
-            procs.terminate([int(holder.record["lease"]["pid"]), *holder.processes()], 5.0)
+            pid = holder.lease_process()
+            procs.terminate([*([pid] if pid else []), *holder.processes()], 5.0)
             with locked(root):
                 holder.update(state=INTERRUPTED, ended_at=now(), error="ended past its deadline")
             continue

@@ -6,7 +6,7 @@ keeps even when the job fails.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,6 +87,45 @@ def judge(
     with job_log(log, f"judge slot {slot_id}"):
         ep = _ep(root, exp)
         judge_slot.run_slot(exp, ep.of(ref), slot_id, attempt, Path(log), ep)
+
+
+def judge_in_thread(
+    root: Path, exp: Experiment, ref: RunRef, slot_id: str, log: str, attempt: int = 1
+) -> None:
+    """Rule judge for a slot that makes no call (adapter `checks`: it scores checks.json), in
+    one of Snakemake's threads rather than a Python process of its own. Its attempt's lease
+    names the thread. Fails the job as the process would have, in one line."""
+    code = guarded("judge", log, lambda: judge(root, exp, ref, slot_id, log, attempt))
+    if code:
+        raise RuntimeError(f"judge slot {slot_id} failed (log: {log})")
+
+
+def guarded(rule: str, log: str, call: Callable[[], None]) -> int:
+    """A job of rule agent or judge, as its exit code: no paid call once this scheduler was
+    stopped; an infrastructure error is one line (details in the log) and, when waiting cannot
+    heal it, stops the scheduler from starting new paid jobs."""
+    import sys
+
+    from scylla.agents.base import InfraError
+    from scylla.recovery import failures, stopping
+
+    try:
+        earlier = stopping.stopped(Path.cwd()) if rule in ("agent", "judge") else None
+        if earlier is not None:  # this scheduler was stopped: start no paid call
+            raise InfraError("stopped", f"not started: {earlier['message']}")
+        call()
+    except InfraError as exc:
+        if exc.fatal:  # waiting cannot heal it: no new paid job in this scheduler
+            fix = failures.fix_for(exc.kind)
+            stopping.stop(Path.cwd(), exc.kind, exc.message, fix)
+            joblog.append(log, f"stopping the scheduler: {exc.message} ({fix})")
+        # Expected and retried by Snakemake: one line, the details are in the log.
+        print(f"scylla: infrastructure error {exc} (log: {log})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"scylla: {rule} job interrupted; its attempt is kept (log: {log})", file=sys.stderr)
+        return 130
+    return 0
 
 
 def ensure_judgments(exp: Experiment, rp: RunPaths, say) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import sys
 from pathlib import Path
 
 from scylla.config import Experiment
@@ -32,29 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     secrets.register_env(dict(exp.agent_spec().env))
     root, ref = RunRef.root_of(a.run_dir), RunRef.from_run_dir(a.run_dir)
     from scylla import steps
-    from scylla.agents.base import InfraError
-    from scylla.recovery import failures, stopping
-    from scylla.util import joblog
 
-    try:
-        earlier = stopping.stopped(Path.cwd()) if a.rule in ("agent", "judge") else None
-        if earlier is not None:  # this scheduler was stopped: start no paid call
-            raise InfraError("stopped", f"not started: {earlier['message']}")
-        _dispatch(steps, a, root, exp, ref)
-    except InfraError as exc:
-        if exc.fatal:  # waiting cannot heal it: no new paid job in this scheduler
-            fix = failures.fix_for(exc.kind)
-            stopping.stop(Path.cwd(), exc.kind, exc.message, fix)
-            joblog.append(a.log, f"stopping the scheduler: {exc.message} ({fix})")
-        # Expected and retried by Snakemake: one line, the details are in the log.
-        print(f"scylla: infrastructure error {exc} (log: {a.log})", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(
-            f"scylla: {a.rule} job interrupted; its attempt is kept (log: {a.log})", file=sys.stderr
-        )
-        return 130
-    return 0
+    return steps.guarded(a.rule, a.log, lambda: _dispatch(steps, a, root, exp, ref))
 
 
 def _terminated(signum, frame) -> None:

@@ -171,7 +171,8 @@ def run_slot(
         say(f"adopting judge attempt {att.number}: it finished earlier; no new judge call")
         attempts.promote(jp.attempts, att, jp.copies)
         return
-    os.environ[procs.ATTEMPT_VAR] = att.marker  # this job is part of the attempt too
+    if att.lease_process() is not None:  # this job's own process is part of the attempt too
+        os.environ[procs.ATTEMPT_VAR] = att.marker
     with attempts.Heartbeat(att):
         try:
             judgment, extra = _judge(exp, cfg, rp, jp, att, slot, attempt)
@@ -220,7 +221,7 @@ def _judge(
     extra: dict[str, Any] = {"attempts": 0, "token_stats": {}, "cost_usd": 0.0}
     if agent_left_nothing(rp):
         judgment = _invalid("the agent left no output to judge", "agent_failed")
-    elif cfg.adapter == "checks":
+    elif cfg.calls_nothing:
         judgment = _checks_judgment(rp, rub)
     else:
         try:

@@ -65,6 +65,11 @@ def alive(pid: int, ticks: int | None = None) -> bool:
     return now is not None and (ticks is None or now == ticks)
 
 
+def has_thread(pid: int, tid: int) -> bool:
+    """Whether thread `tid` (a native id) still runs in process `pid`."""
+    return (PROC / str(pid) / "task" / str(tid)).is_dir()
+
+
 def environ(pid: int) -> dict[str, str]:
     try:
         raw = (PROC / str(pid) / "environ").read_bytes()
