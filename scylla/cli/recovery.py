@@ -320,6 +320,26 @@ def derivation(exp: config.Experiment, rebuilt: set) -> tuple[list[str], list[st
     return [f"subtest_results_{exp.runs}", *REPORT_RULES], ["--drop-metadata"]
 
 
+def _record_kept(ep: paths.ExperimentPaths, exp: config.Experiment, cleared: set[Path]) -> int:
+    """The paid files repair kept whose job Snakemake never recorded (it was killed first):
+    recorded now by `snakemake --touch` of exactly those jobs, so that a later change of
+    meaning re-runs them like any other (no byte changes, no call)."""
+    kept = snakemeta.unrecorded_paid_files(ep, exp, cleared)
+    if not kept:
+        return 0
+    inv = for_results(ep)
+    inv.targets = rel_targets(inv, kept)
+    proc = inv.run("--touch", "--forcerun", *inv.targets, "--quiet", "all", capture=True)
+    if proc.returncode != 0:
+        print(proc.stdout + proc.stderr, file=sys.stderr)
+        return proc.returncode
+    print(
+        f"recorded {len(kept)} kept file(s) of finished agent and judge jobs for Snakemake "
+        "(it was killed before it did; nothing re-run, no bytes changed)"
+    )
+    return 0
+
+
 def cmd_repair(args: argparse.Namespace) -> int:
     ep, exp = load_experiment(args.results_dir)
     workdir = snakemeta.find_workdir(ep.dir)
@@ -348,6 +368,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
         if mine:
             n = snakemeta.clear_incomplete(workdir, set(mine))
             print(f"cleaned the incomplete markers of {n} file(s)")
+            code = _record_kept(ep, exp, set(mine))
+            if code:
+                return code
         # Interrupted runs stay as they are (status: partial): their next job adopts an
         # attempt that finished, or makes a new one. `scylla run` does that for every run.
         _prune_worktrees(ep)

@@ -65,3 +65,51 @@ def locks(workdir: Path | None) -> list[Path]:
         return []
     d = workdir / ".snakemake" / "locks"
     return sorted(d.iterdir()) if d.is_dir() else []
+
+
+def unrecorded_paid_files(ep, exp, cleared: set[Path]) -> list[Path]:
+    """Of the outputs whose incomplete markers `scylla repair` cleared: every file of a paid
+    job (an agent, a judge slot) that its attempt promoted whole, under the meaning the
+    config gives now. Snakemake was killed after such a job ended and before it recorded
+    the files (what its params trigger compares). Touching those jobs records them: no byte
+    changes, no call. A job whose meaning changed since is left unrecorded (recording it
+    now would make its old work look current)."""
+    from scylla.config import meaning
+    from scylla.layout.paths import RunPaths, RunRef, run_dir_of
+    from scylla.recovery import attempts
+
+    def promoted(att: attempts.Attempt | None, wanted: str) -> bool:
+        return (
+            att is not None
+            and att.state == attempts.FINISHED
+            and not att.retired
+            and bool(att.record.get("promoted_at"))
+            and att.meaning is not None
+            and att.meaning.digest == wanted
+        )
+
+    def whole(files: list[Path]) -> bool:
+        return any(p in cleared for p in files) and all(p.is_file() for p in files)
+
+    def run_of(path: Path) -> Path | None:
+        try:
+            return run_dir_of(path)
+        except ValueError:  # a report, the experiment's config: no paid job made it
+            return None
+
+    found: list[Path] = []
+    for run_dir in sorted(set(filter(None, map(run_of, cleared)))):
+        rp, ref = RunPaths(run_dir), RunRef.from_run_dir(run_dir)
+        agent = list(rp.agent_outputs.values())
+        if whole(agent) and promoted(
+            attempts.current(rp.attempts), meaning.agent(exp, ref.tier, ref.subtest).digest
+        ):
+            found += agent
+        for slot in exp.slots:
+            jp = rp.judge_slot(slot)
+            judged = list(jp.outputs.values())
+            if whole(judged) and promoted(
+                attempts.current(jp.attempts), meaning.judge(exp, slot).digest
+            ):
+                found += judged
+    return found

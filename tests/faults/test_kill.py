@@ -3,6 +3,7 @@ overwritten by a late writer, and no process outlives recovery."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -220,3 +221,38 @@ def test_kill_orphans_ends_what_a_killed_scheduler_left_running(tree):
     f.ok(f.scylla(tree, "run", f.CONFIG))
     assert json.loads(run.agent_timing.read_text())["attempt"] == 3
     case.close("orphans ended on request; re-run completes")
+
+
+def _unrecorded(wd, files) -> None:
+    """What kill -9 leaves when it lands after a job's files are promoted and before
+    Snakemake records them: their incomplete markers, and no metadata record."""
+    for p in files:
+        name = base64.urlsafe_b64encode(str(p.relative_to(wd)).encode()).decode()
+        (wd / ".snakemake/metadata" / name).unlink()
+        marker = wd / ".snakemake/incomplete" / name
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"external_jobid": None}))
+
+
+def test_repair_records_what_a_kill_left_unrecorded_so_a_meaning_change_still_reruns_it(tree):
+    """Reproduction: kill -9 between an agent's promotion and Snakemake's metadata record.
+    Repair keeps the paid files; it also has Snakemake record them (`--touch` of that job),
+    so no "missing metadata" is left, and a later change of meaning re-runs that run too."""
+    case = f.Case("kill -9 after promotion, before the record", tree, protect=OTHERS)
+    run = f.rp(tree, SLOW)
+    files = [*run.agent_outputs.values(), *run.judge_slot("01").outputs.values()]
+    before = {p: h.sha256(p) for p in files}
+    _unrecorded(tree, files)
+
+    repair = f.ok(f.scylla(tree, "repair", "results/mini"))
+    assert f"recorded {len(files)} kept file(s)" in repair.stdout, repair.stdout
+    assert {p: h.sha256(p) for p in files} == before  # nothing re-run or rewritten
+    plan = h.dry(tree)
+    assert not plan.counts, plan.text[-3000:]
+    assert not case.new_calls()
+
+    # the model of every run changes: this run is re-planned with the others
+    exp = h.read_config(tree, f.CONFIG)["experiments"][0]
+    h.edit_experiment(tree, f.CONFIG, agent={**exp["agent"], "model": "haiku"})
+    assert h.dry(tree).runs("agent") == set(f.RUNS)
+    case.close("recorded on repair; re-planned on a meaning change", wasted=0)
