@@ -67,7 +67,9 @@ EPILOG_REPAIR = """examples:
   scylla repair results/demo --dry-run      # what would be cleaned
   scylla repair results/demo                # unlock, clean incomplete markers, show what is left
   scylla repair results/demo --kill-orphans # also end agents a killed scheduler left running
-Refuses while a snakemake is working in the directory (it names its pid).
+Refuses while a snakemake is working in the directory (it names its pid). The markers of an
+attempt still running stay (the next run adopts it). Files an agent or judge finished and
+promoted that Snakemake never recorded are recorded (snakemake --touch): no call, same bytes.
 """
 
 
@@ -365,6 +367,18 @@ def cmd_repair(args: argparse.Namespace) -> int:
                 print(proc.stdout + proc.stderr)
                 return proc.returncode
             print("unlocked")
+        # An attempt still running keeps its job's markers: if it promotes before the next
+        # run, that run's job still runs, adopts it (no call) and Snakemake records it.
+        running = {
+            p for att in guard.orphan_attempts(ep) for p in snakemeta.outputs_of_attempt(att)
+        }
+        held = [p for p in mine if p.resolve() in running]
+        if held:
+            print(
+                f"kept the incomplete markers of {len(held)} file(s) of attempts still "
+                "running: the next run's jobs wait for them and adopt them"
+            )
+        mine = [p for p in mine if p not in held]
         if mine:
             n = snakemeta.clear_incomplete(workdir, set(mine))
             print(f"cleaned the incomplete markers of {n} file(s)")

@@ -113,3 +113,14 @@ def unrecorded_paid_files(ep, exp, cleared: set[Path]) -> list[Path]:
             ):
                 found += judged
     return found
+
+
+def outputs_of_attempt(att_dir: Path) -> set[Path]:
+    """The outputs of the job an attempt belongs to: an agent's (run_NN/attempts/<k>) or a
+    judge slot's (run_NN/judge/judge_NN/attempts/<j>)."""
+    from scylla.layout.paths import JudgePaths, RunPaths
+
+    owner = att_dir.resolve().parent.parent
+    if owner.name.startswith("judge_"):
+        return set(JudgePaths(owner).outputs.values())
+    return set(RunPaths(owner).agent_outputs.values())

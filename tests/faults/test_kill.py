@@ -256,3 +256,41 @@ def test_repair_records_what_a_kill_left_unrecorded_so_a_meaning_change_still_re
     h.edit_experiment(tree, f.CONFIG, agent={**exp["agent"], "model": "haiku"})
     assert h.dry(tree).runs("agent") == set(f.RUNS)
     case.close("recorded on repair; re-planned on a meaning change", wasted=0)
+
+
+def _recorded(wd, p) -> bool:
+    name = base64.urlsafe_b64encode(str(p.relative_to(wd)).encode()).decode()
+    return (wd / ".snakemake/metadata" / name).is_file()
+
+
+def test_an_orphan_that_promotes_after_repair_is_adopted_and_recorded(tree):
+    """kill -9 of the scheduler alone; repair while the orphaned agent still runs; the agent
+    then finishes and promotes before the next run. Repair kept that job's markers, so the
+    next run's job still runs: it adopts the attempt (no second call) and Snakemake records
+    it, so a later change of meaning re-runs it like every other run."""
+    case = f.Case("orphan promotes between repair and run", tree, protect=OTHERS)
+    _fresh(tree, SLOW)
+    f.modes(tree, SLOW, "slow")
+    bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": "12"})
+    f.wait_for("the slow agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
+    (smk,) = f.schedulers(tree)
+    os.kill(smk, signal.SIGKILL)
+    bg.wait(timeout=30)
+    repair = f.ok(f.scylla(tree, "repair", "results/mini"))
+    assert "kept the incomplete markers of 7 file(s)" in repair.stdout, repair.stdout
+    run = f.rp(tree, SLOW)
+
+    def promoted() -> bool:
+        att = attempts.newest(run.attempts)
+        return att is not None and bool(att.record.get("promoted_at"))
+
+    f.wait_for("the orphan promotes its files", promoted, 60)
+    f.ok(f.scylla(tree, "run", f.CONFIG))
+    assert len(_agent_calls(case, SLOW)) == 1, case.new_calls()  # the orphan's only
+    assert attempts.newest(run.attempts).record.get("adopted_at")
+    assert all(_recorded(tree, p) for p in run.agent_outputs.values())
+
+    exp = h.read_config(tree, f.CONFIG)["experiments"][0]
+    h.edit_experiment(tree, f.CONFIG, agent={**exp["agent"], "model": "haiku"})
+    assert h.dry(tree).runs("agent") == set(f.RUNS)
+    case.close("kept markers; adopted and recorded on the next run", wasted=0)
