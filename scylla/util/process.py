@@ -75,6 +75,25 @@ def end_tree(token: str, proc: subprocess.Popen[bytes] | None, grace: float) -> 
     return len([p for p in ended if proc is None or p != proc.pid])
 
 
+def wait(proc: subprocess.Popen[Any], timeout: float) -> int:
+    """`proc.wait(timeout)`, woken the moment the process ends. Popen.wait with a timeout
+    polls, sleeping up to 50 ms between looks: each call would end ~25 ms late on average.
+    On Linux a pidfd becomes readable when the process exits; elsewhere, Popen.wait."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux, or the process is already reaped
+        return proc.wait(timeout=timeout)
+    try:
+        import select
+
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, timeout)
+    return proc.wait()
+
+
 def run(
     argv: Sequence[str],
     cwd: Path | str,
@@ -120,7 +139,7 @@ def run(
                 stdin.close()
         timed_out = False
         try:
-            proc.wait(timeout=timeout)
+            wait(proc, timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
         except BaseException:  # interrupted (Ctrl-C, SIGTERM turned into an exception)
