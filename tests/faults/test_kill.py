@@ -41,20 +41,26 @@ def _agent_calls(case, key):
     ]
 
 
+def _kill_the_scheduler_mid_agent(tree, slow: float) -> None:
+    """SLOW's agent runs again, answering after `slow` s; `kill -9` of snakemake alone while
+    it runs (its job shells and steps live on)."""
+    _fresh(tree, SLOW)
+    f.modes(tree, SLOW, "slow")
+    bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": str(slow)})
+    f.wait_for("the slow agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
+    (smk,) = f.schedulers(tree)
+    os.kill(smk, signal.SIGKILL)
+    bg.wait(timeout=30)
+
+
 def test_kill9_of_the_scheduler_alone_the_orphan_finishes_and_is_adopted(tree):
     """Reproduction 1: after kill -9 of snakemake its jobs run on (parent PID 1). Recovery
     (repair, then rerun agents --status partial) must neither start a second agent nor let the
     orphan overwrite anything: its job finishes, promotes, and the new job adopts it."""
     case = f.Case("kill -9 snakemake mid-agent (jobs live on)", tree, protect=OTHERS)
-    _fresh(tree, SLOW)
-    f.modes(tree, SLOW, "slow")
     # long enough to outlive the recovery commands on a loaded machine: the orphan must
     # still be running when `rerun` looks, so that its new job waits for it and adopts it
-    bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": "20"})
-    f.wait_for("the slow agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
-    (smk,) = f.schedulers(tree)
-    os.kill(smk, signal.SIGKILL)  # the scheduler only: its job shells and steps live on
-    bg.wait(timeout=30)
+    _kill_the_scheduler_mid_agent(tree, slow=20)
     assert not f.schedulers(tree)
     repair = f.ok(f.scylla(tree, "repair", "results/mini"))
     assert "attempts still running without a scheduler: 1" in repair.stdout, repair.stdout
@@ -269,13 +275,7 @@ def test_an_orphan_that_promotes_after_repair_is_adopted_and_recorded(tree):
     next run's job still runs: it adopts the attempt (no second call) and Snakemake records
     it, so a later change of meaning re-runs it like every other run."""
     case = f.Case("orphan promotes between repair and run", tree, protect=OTHERS)
-    _fresh(tree, SLOW)
-    f.modes(tree, SLOW, "slow")
-    bg = f.start(tree, "run", f.CONFIG, env={"CLAUDE_STANDIN_SLOW": "12"})
-    f.wait_for("the slow agent runs", lambda: _agent_running(tree, SLOW), 60, bg)
-    (smk,) = f.schedulers(tree)
-    os.kill(smk, signal.SIGKILL)
-    bg.wait(timeout=30)
+    _kill_the_scheduler_mid_agent(tree, slow=12)
     repair = f.ok(f.scylla(tree, "repair", "results/mini"))
     assert "kept the incomplete markers of 7 file(s)" in repair.stdout, repair.stdout
     run = f.rp(tree, SLOW)
