@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
     if not dry and snakemeta.locks(Path.cwd()):  # left by a killed snakemake: say so, once
         raise SystemExit(guard.lock_message(Path.cwd(), [ep.dir for ep, _ in pairs]))
-    if not dry and not confirm_meaning_changes(pairs, args.yes):
+    changes = meaning_changes(pairs)
+    if not dry and not confirm_meaning_changes(changes, args.yes):
         return 2
     for ep, _exp in pairs:
         guard.handle_orphans(ep, args.kill_orphans)
@@ -172,8 +174,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.verbose:
         print("+ " + inv.shell(*extra))
     corrupt = [f for ep, exp in pairs for f in _corrupt(ep, exp, move=not dry)]
-    if corrupt:  # a dry-run shows them re-made without touching them
-        extra += ["--forcerun", *(str(f) for f in corrupt)]
+    forced = corrupt + unrecorded(changes, Path.cwd())
+    if forced:  # a dry-run shows them re-made without touching them
+        extra += ["--forcerun", *(os.path.relpath(f.resolve(), Path.cwd()) for f in forced)]
     if args.verbose or dry:
         code = inv.run(*extra).returncode
         if dry and code == 0:
@@ -263,33 +266,54 @@ def selected(pairs, args: argparse.Namespace) -> dict[str, list[tuple[str, str, 
     return out
 
 
-def meaning_changes(pairs) -> tuple[list[str], int, int]:
-    """What changed meaning since it was produced: (summary lines, agent runs, judge slots).
-    A judge slot of a run whose agent re-runs is not counted again."""
+@dataclass
+class MeaningChanges:
+    """Paid work whose meaning changed since it was made: summary lines for the user, how
+    many agent runs and (other) judge slots, and the files of those jobs."""
+
+    lines: list[str] = field(default_factory=list)
+    n_agents: int = 0
+    n_judges: int = 0
+    outputs: list[Path] = field(default_factory=list)
+
+
+def meaning_changes(pairs) -> MeaningChanges:
+    """What changed meaning since it was produced. A judge slot of a run whose agent
+    re-runs is not counted again."""
     from collections import Counter
 
     agents: Counter[str] = Counter()
     judges: Counter[str] = Counter()
-    n_agents = n_judges = 0
+    found = MeaningChanges()
     for ep, exp in pairs:
         if not ep.dir.is_dir():
             continue
         for r in status.collect(ep, exp):
+            rp = ep.run(r.tier, r.subtest, r.run)
             if r.status == "outdated":
-                n_agents += 1
+                found.n_agents += 1
+                found.outputs += rp.agent_outputs.values()
                 wanted = meaning.agent(exp, r.tier, r.subtest).digest
-                kept = _adoptable(ep.run(r.tier, r.subtest, r.run).attempts, wanted)
+                kept = _adoptable(rp.attempts, wanted)
                 agents.update(
                     [r.reason + (" (an earlier attempt fits: no new call)" if kept else "")]
                 )
                 continue
             for j in r.judges:
                 if j["status"] == "outdated":
-                    n_judges += 1
+                    found.n_judges += 1
+                    found.outputs += rp.judge_slot(j["slot"]).outputs.values()
                     judges.update([j["reason"]])
-    lines = [f"  {n} run(s): {why}" for why, n in agents.most_common()]
-    lines += [f"  {n} judge slot(s): {why}" for why, n in judges.most_common()]
-    return lines, n_agents, n_judges
+    found.lines = [f"  {n} run(s): {why}" for why, n in agents.most_common()]
+    found.lines += [f"  {n} judge slot(s): {why}" for why, n in judges.most_common()]
+    return found
+
+
+def unrecorded(changes: MeaningChanges, workdir: Path) -> list[Path]:
+    """Of the outdated jobs' files, those Snakemake holds no record of. A kill before it
+    recorded them, and a change of meaning before `scylla repair`, leave such jobs: no
+    params trigger can fire for them, so they are re-run by name (`--forcerun`)."""
+    return [p for p in changes.outputs if not snakemeta.recorded(workdir, p)]
 
 
 def _adoptable(root: Path, digest: str) -> bool:
@@ -306,16 +330,15 @@ def _adoptable(root: Path, digest: str) -> bool:
     )
 
 
-def confirm_meaning_changes(pairs, yes: bool) -> bool:
+def confirm_meaning_changes(changes: MeaningChanges, yes: bool) -> bool:
     """Paid work whose meaning changed is re-run only once the user agreed (or --yes)."""
-    lines, n_agents, n_judges = meaning_changes(pairs)
-    if not lines:
+    if not changes.lines:
         return True
     head = (
-        f"scylla: {n_agents} run(s) will run their agent again and {n_judges} more judge "
-        "slot(s) their judge, because what they mean changed since they were made:"
+        f"scylla: {changes.n_agents} run(s) will run their agent again and {changes.n_judges} "
+        "more judge slot(s) their judge, because what they mean changed since they were made:"
     )
-    print("\n".join([head, *lines]), file=sys.stderr)
+    print("\n".join([head, *changes.lines]), file=sys.stderr)
     print(
         "Their current attempts stay under attempts/ (nothing is deleted); new calls are paid "
         "for, except where an earlier attempt with the same meaning is adopted again.",

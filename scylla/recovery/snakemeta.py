@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from base64 import urlsafe_b64decode
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from pathlib import Path
 
 
@@ -58,6 +58,18 @@ def clear_incomplete(workdir: Path | None, outputs: set[Path]) -> int:
             marker.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def recorded(workdir: Path, path: Path) -> bool:
+    """Whether Snakemake holds a metadata record of `path` (what its params, code and
+    input triggers compare). Spelled as Snakemake spells it: the path relative to the
+    working directory, base64, split into names the file system allows."""
+    meta = workdir / ".snakemake" / "metadata"
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(workdir))
+    token = urlsafe_b64encode(rel.encode()).decode()
+    size = (os.pathconf(meta, "PC_NAME_MAX") if meta.is_dir() else 255) or 255
+    chunks = [token[i : i + size - 1] for i in range(0, len(token), size - 1)]
+    return meta.joinpath(*["@" + c for c in chunks[:-1]], chunks[-1]).is_file()
 
 
 def locks(workdir: Path | None) -> list[Path]:

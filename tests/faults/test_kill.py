@@ -264,6 +264,37 @@ def test_repair_records_what_a_kill_left_unrecorded_so_a_meaning_change_still_re
     case.close("recorded on repair; re-planned on a meaning change", wasted=0)
 
 
+def test_a_meaning_change_saved_before_repair_still_reruns_what_a_kill_left_unrecorded(tree):
+    """kill -9 between an agent's promotion and Snakemake's record; then a run with a new
+    model saves the experiment's config and is killed too, before that job's turn. Repair
+    must not record the old work as current, and Snakemake then has no record whose params
+    could differ: `scylla run`, once confirmed, re-runs that run by name with the others."""
+    case = f.Case("kill -9 before the record, meaning saved before repair", tree)
+    run = f.rp(tree, SLOW)
+    files = [*run.agent_outputs.values(), *run.judge_slot("01").outputs.values()]
+    _unrecorded(tree, files)
+    exp = h.read_config(tree, f.CONFIG)["experiments"][0]
+    h.edit_experiment(tree, f.CONFIG, agent={**exp["agent"], "model": "haiku"})
+    saved = str(h.ep(tree, "mini").resolved_config.relative_to(tree))
+    f.ok(f.snakemake(tree, saved, "--forcerun", saved))  # the second run's first job
+
+    repair = f.ok(f.scylla(tree, "repair", "results/mini"))
+    judged = list(run.judge_slot("01").outputs.values())  # its judge's meaning is unchanged
+    assert f"recorded {len(judged)} kept file(s)" in repair.stdout, repair.stdout
+    assert not any(_recorded(tree, p) for p in run.agent_outputs.values())
+    assert h.dry(tree).runs("agent") == set(f.RUNS) - {SLOW}  # Snakemake alone misses it
+
+    preview = f.ok(f.scylla(tree, "run", f.CONFIG, "--", "-n"))
+    assert f"{len(f.RUNS)} agent run(s)" in preview.stdout, preview.stdout
+    f.ok(f.scylla(tree, "run", f.CONFIG, "--yes"))
+    assert len(_agent_calls(case, SLOW)) == 1, case.new_calls()
+    rows = json.loads(f.ok(f.scylla(tree, "status", "results/mini", "--format", "json")).stdout)
+    assert {r["status"] for r in rows} == {"completed"}, rows
+    assert all(_recorded(tree, p) for p in files)
+    assert not h.dry(tree).counts
+    case.close("re-run by name after confirmation; recorded", wasted=0)
+
+
 def _recorded(wd, p) -> bool:
     name = base64.urlsafe_b64encode(str(p.relative_to(wd)).encode()).decode()
     return (wd / ".snakemake/metadata" / name).is_file()
