@@ -369,9 +369,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
             print("unlocked")
         # An attempt still running keeps its job's markers: if it promotes before the next
         # run, that run's job still runs, adopts it (no call) and Snakemake records it.
-        running = {
-            p for att in guard.orphan_attempts(ep) for p in snakemeta.outputs_of_attempt(att)
-        }
+        still = guard.orphan_attempts(ep) if args.kill_orphans else orphans
+        running = {p for att in still for p in snakemeta.outputs_of_attempt(att)}
         held = [p for p in mine if p.resolve() in running]
         if held:
             print(

@@ -80,17 +80,13 @@ def end_live_judges(rp: RunPaths) -> None:
         return
     for slot_dir in sorted(rp.judge_dir.glob("judge_*")):
         for att in attempts.listing(JudgePaths(slot_dir).attempts):
-            if att.state == attempts.RUNNING or att.processes():
-                pids = att.processes()
-                holder = att.lease_process()
-                if holder is not None and att.lease_alive():
-                    pids.append(holder)
-                if pids:
-                    from scylla.util import procs
+            pids = att.live_processes()
+            if pids:
+                from scylla.util import procs
 
-                    procs.terminate(pids, grace=2.0)
-                if att.state == attempts.RUNNING:
-                    att.update(state=attempts.INTERRUPTED, error="its agent attempt was replaced")
+                procs.terminate(pids, grace=2.0)
+            if att.state == attempts.RUNNING:
+                att.update(state=attempts.INTERRUPTED, error="its agent attempt was replaced")
 
 
 def archive_judging(rp: RunPaths) -> Path | None:

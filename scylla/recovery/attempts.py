@@ -142,6 +142,15 @@ class Attempt:
             return None
         return int(lease["pid"])
 
+    def live_processes(self) -> list[int]:
+        """What ending this attempt ends: the processes its marker is on, plus its lease's
+        own process while that lease is alive (never a scheduler's thread)."""
+        pids = self.processes()
+        holder = self.lease_process()
+        if holder is not None and holder not in pids and self.lease_alive():
+            pids.append(holder)
+        return pids
+
     def deadline(self) -> float:
         return float(self.record.get("deadline") or 0.0)
 
@@ -383,8 +392,7 @@ def claim(
             overdue = time.time() > holder.deadline() > 0
         if overdue:
             log(f"attempt {holder.number} is past its deadline: ending it")
-            pid = holder.lease_process()
-            procs.terminate([*([pid] if pid else []), *holder.processes()], 5.0)
+            procs.terminate(holder.live_processes(), 5.0)
             with locked(root):
                 holder.update(state=INTERRUPTED, ended_at=now(), error="ended past its deadline")
             continue
