@@ -214,3 +214,79 @@ def test_the_html_report_shows_a_figure_in_a_headless_browser(demo, tmp_path):
         page.screenshot(path=str(tmp_path / "report.png"))
         browser.close()
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def _figure_bytes(ep: paths.ExperimentPaths) -> dict[str, bytes]:
+    return {
+        f"{name}.{ext}": ep.figure(name, ext).read_bytes()
+        for name in paths.FIGURES
+        for ext in ("png", "svg")
+    }
+
+
+def test_a_report_rebuilt_from_the_same_data_copies_its_kept_figures(demo, tmp_path):
+    """Rebuilding the experiment report from unchanged data copies each figure kept under
+    the figure cache instead of drawing it; drawing gives the same bytes."""
+    wd = tmp_path / "wd"
+    shutil.copytree(demo.dir.parent.parent, wd, symlinks=True)
+    ep = paths.experiment(wd / "results", "demo")
+    cache = paths.figure_cache(wd, "demo")
+    before = _figure_bytes(ep)
+    assert len(list(cache.iterdir())) == 2 * len(paths.FIGURES)
+
+    # nothing kept: the report job draws every figure, byte for byte as before, and keeps it
+    shutil.rmtree(cache)
+    ep.report().unlink()
+    assert scylla(wd, "run", "-q").returncode == 0
+    assert _figure_bytes(ep) == before
+    kept = sorted(p.name for p in cache.iterdir())
+    assert len(kept) == 2 * len(paths.FIGURES)
+
+    # kept: copied, not drawn (a kept file made recognisable comes back as it is)
+    (entry,) = cache.glob("pass_rate.*.png")
+    entry.write_bytes(b"kept " + entry.read_bytes())
+    ep.report().unlink()
+    assert scylla(wd, "run", "-q").returncode == 0
+    assert ep.figure("pass_rate", "png").read_bytes() == entry.read_bytes()
+    assert {k: v for k, v in _figure_bytes(ep).items() if k != "pass_rate.png"} == {
+        k: v for k, v in before.items() if k != "pass_rate.png"
+    }
+    assert sorted(p.name for p in cache.iterdir()) == kept
+
+
+def test_a_figure_key_follows_its_data():
+    import pandas as pd
+
+    from scylla.reports import figcache
+
+    frame = pd.DataFrame({"tier": ["T0", "T1"], "pass_rate": [0.5, 0.25]})
+    same = figcache.key("cost_frontier", (frame.copy(),))
+    assert figcache.key("cost_frontier", (frame,)) == same
+    assert figcache.key("pass_rate", (frame,)) != same
+    changed = frame.assign(pass_rate=[0.5, 0.2500001])
+    assert figcache.key("cost_frontier", (changed,)) != same
+    assert figcache.key("cost_frontier", (frame.astype({"pass_rate": "float32"}),)) != same
+    assert figcache.key("judge_agreement", (frame, 0.5)) != figcache.key(
+        "judge_agreement", (frame, None)
+    )
+
+
+def test_a_figure_cache_keeps_the_latest_entry_of_each_figure(tmp_path):
+    from scylla.reports import figcache
+
+    cache = figcache.Cache(tmp_path / "cache")
+    base = tmp_path / "figures" / "pass_rate"
+    base.parent.mkdir()
+    for digest, body in (("a" * 32, b"first"), ("b" * 32, b"second")):
+        for ext in ("png", "svg"):
+            base.with_suffix(f".{ext}").write_bytes(body + ext.encode())
+        cache.store("pass_rate", digest, base)
+    cache.store("cost_frontier", "c" * 32, base)
+    names = sorted(p.name for p in cache.root.iterdir())
+    assert [n for n in names if n.startswith("pass_rate.")] == [
+        f"pass_rate.{'b' * 32}.png",
+        f"pass_rate.{'b' * 32}.svg",
+    ]
+    assert not cache.restore("pass_rate", "a" * 32, tmp_path / "out" / "pass_rate")
+    assert cache.restore("pass_rate", "b" * 32, tmp_path / "out" / "pass_rate")
+    assert (tmp_path / "out" / "pass_rate.svg").read_bytes() == b"secondsvg"

@@ -460,6 +460,11 @@ def status_cache_file(workdir: str | Path, experiment_name: str) -> Path:
     return Path(workdir) / STATE_DIR / "status" / f"{experiment_name}.marshal"
 
 
+def figure_cache(workdir: str | Path, experiment_name: str) -> Path:
+    """Rendered figures kept by a digest of what they show (reports/figcache)."""
+    return Path(workdir) / STATE_DIR / "figures" / experiment_name
+
+
 def settled_file(workdir: str | Path, experiment_name: str) -> Path:
     """The fingerprint of an experiment Snakemake last found complete (recovery/settled)."""
     return Path(workdir) / STATE_DIR / "settled" / f"{experiment_name}.json"

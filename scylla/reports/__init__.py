@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from scylla.judging.grading import GRADE_ORDER
 from scylla.layout import paths
 from scylla.layout.paths import FIGURES, TABLES, ExperimentPaths
 from scylla.records import TOKEN_KEYS
-from scylla.reports import stats
+from scylla.reports import figcache, stats
 from scylla.reports.frames import judge_frame, ledger_frame, run_frame
 from scylla.util import jsonio
 
@@ -542,28 +543,40 @@ def _experiment_md(
 
 class _Figures:
     """Draws the figures of FIGURES as their data becomes ready: in a worker process when one
-    is given (`scylla report`: drawing overlaps the experiment statistics), else here."""
+    is given (`scylla report`: drawing overlaps the experiment statistics), else here. A
+    figure whose data and drawing code are those of a kept one is copied (reports/figcache),
+    so a report rebuilt from unchanged data neither draws nor imports matplotlib."""
 
     def __init__(self, ep: ExperimentPaths, pool: Executor | None) -> None:
-        from scylla.reports import figures
+        from scylla.recovery import snakemeta
 
-        assert set(figures.FUNCTIONS) == set(FIGURES), "one function per figure of paths.FIGURES"
         self.ep, self.pool = ep, pool
-        self.pending: list[Any] = []
+        self.cache = figcache.Cache.beside(snakemeta.find_workdir(ep.dir), ep.dir.name)
+        self.pending: list[tuple[Any, str, str, Path]] = []
 
     def draw(self, name: str, *args: Any) -> None:
+        base = self.ep.figure(name, "png").with_suffix("")
+        digest = figcache.key(name, args)
+        if self.cache is not None and self.cache.restore(name, digest, base):
+            return
         from scylla.reports import figures
 
-        base = self.ep.figure(name, "png").with_suffix("")
         if self.pool is None:
             figures.render(name, args, base)
+            self._keep(name, digest, base)
         else:
-            self.pending.append(self.pool.submit(figures.render, name, args, base))
+            future = self.pool.submit(figures.render, name, args, base)
+            self.pending.append((future, name, digest, base))
+
+    def _keep(self, name: str, digest: str, base: Path) -> None:
+        if self.cache is not None:
+            self.cache.store(name, digest, base)
 
     def done(self) -> dict[str, str]:
         """Waits for every figure; returns name -> the PNG, relative to the report."""
-        for future in self.pending:
+        for future, name, digest, base in self.pending:
             future.result()
+            self._keep(name, digest, base)
         return {n: str(self.ep.figure(n, "png").relative_to(self.ep.dir)) for n in FIGURES}
 
 

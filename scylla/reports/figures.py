@@ -25,7 +25,9 @@ from cycler import cycler  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-FORMATS = ("png", "svg")
+from scylla.layout.paths import FIGURES  # noqa: E402
+from scylla.reports.figcache import FORMATS  # noqa: E402
+
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++")
 GREYS = ("0.15", "0.45", "0.7", "0.9")
@@ -305,6 +307,7 @@ FUNCTIONS: dict[str, Callable[..., Figure]] = {
     "cumulative_spend": cumulative_spend,
     "token_breakdown": token_breakdown,
 }
+assert set(FUNCTIONS) == set(FIGURES), "one function per figure of paths.FIGURES"
 
 
 def render(name: str, args: tuple, base: Path) -> None:
