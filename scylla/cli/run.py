@@ -288,11 +288,14 @@ def meaning_changes(pairs) -> MeaningChanges:
     for ep, exp in pairs:
         if not ep.dir.is_dir():
             continue
+        # never named for an adopted experiment: its paid files may be the original tool's
+        # only copies, which a forced job would delete before it runs
+        made = not exp.adopted
         for r in status.collect(ep, exp):
             rp = ep.run(r.tier, r.subtest, r.run)
             if r.status == "outdated":
                 found.n_agents += 1
-                found.outputs += rp.agent_outputs.values()
+                found.outputs += rp.agent_outputs.values() if made else []
                 wanted = meaning.agent(exp, r.tier, r.subtest).digest
                 kept = _adoptable(rp.attempts, wanted)
                 agents.update(
@@ -302,7 +305,7 @@ def meaning_changes(pairs) -> MeaningChanges:
             for j in r.judges:
                 if j["status"] == "outdated":
                     found.n_judges += 1
-                    found.outputs += rp.judge_slot(j["slot"]).outputs.values()
+                    found.outputs += rp.judge_slot(j["slot"]).outputs.values() if made else []
                     judges.update([j["reason"]])
     found.lines = [f"  {n} run(s): {why}" for why, n in agents.most_common()]
     found.lines += [f"  {n} judge slot(s): {why}" for why, n in judges.most_common()]
