@@ -149,7 +149,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
     if not dry and snakemeta.locks(Path.cwd()):  # left by a killed snakemake: say so, once
         raise SystemExit(guard.lock_message(Path.cwd(), [ep.dir for ep, _ in pairs]))
-    changes = meaning_changes(pairs)
+    # every run's status, once: the meaning changes and a dry-run's forecast read it
+    runs = {exp.name: status.collect(ep, exp) for ep, exp in pairs if ep.dir.is_dir()}
+    changes = meaning_changes(pairs, runs)
     if not dry and not confirm_meaning_changes(changes, args.yes):
         return 2
     for ep, _exp in pairs:
@@ -180,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.verbose or dry:
         code = inv.run(*extra).returncode
         if dry and code == 0:
-            print(_forecast_line(pairs, chosen))
+            print(_forecast_line(pairs, chosen, runs))
     else:
         out = ProgressFilter.printing(inv, Path.cwd())
         if args.quiet:
@@ -213,11 +215,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
-def _forecast_line(pairs, chosen) -> str:
+def _forecast_line(pairs, chosen, statuses: dict[str, list[status.RunStatus]]) -> str:
     """What the planned paid work will cost, from what finished runs cost so far."""
     lines = []
     for ep, exp in pairs:
-        runs = status.collect(ep, exp) if ep.dir.is_dir() else []
+        runs = statuses.get(exp.name, [])
         if chosen is not None:
             keep = set(chosen[exp.name])
             runs = [r for r in runs if (r.tier, r.subtest, r.run) in keep]
@@ -277,21 +279,19 @@ class MeaningChanges:
     outputs: list[Path] = field(default_factory=list)
 
 
-def meaning_changes(pairs) -> MeaningChanges:
-    """What changed meaning since it was produced. A judge slot of a run whose agent
-    re-runs is not counted again."""
+def meaning_changes(pairs, statuses: dict[str, list[status.RunStatus]]) -> MeaningChanges:
+    """What changed meaning since it was produced (`statuses`: each experiment's runs, by
+    name). A judge slot of a run whose agent re-runs is not counted again."""
     from collections import Counter
 
     agents: Counter[str] = Counter()
     judges: Counter[str] = Counter()
     found = MeaningChanges()
     for ep, exp in pairs:
-        if not ep.dir.is_dir():
-            continue
         # never named for an adopted experiment: its paid files may be the original tool's
         # only copies, which a forced job would delete before it runs
         made = not exp.adopted
-        for r in status.collect(ep, exp):
+        for r in statuses.get(exp.name, []):
             rp = ep.run(r.tier, r.subtest, r.run)
             if r.status == "outdated":
                 found.n_agents += 1
