@@ -357,6 +357,16 @@ def agent_runtime(wildcards):
     return _agent_minutes(wildcards.experiment, wildcards.tier, wildcards.subtest)
 
 
+def judge_api_slots(wildcards):
+    """A judge that calls no model (`checks`) holds no paid-call slot: agents keep them all."""
+    return _judge_api_slots(wildcards.experiment, wildcards.slot)
+
+
+@functools.cache
+def _judge_api_slots(experiment, slot):
+    return 0 if EXPS[experiment].judge_spec(slot).calls_nothing else 1
+
+
 def judge_runtime(wildcards):
     """Minutes for a cluster scheduler: two judge calls (a retry) and a margin."""
     return _judge_minutes(wildcards.experiment, wildcards.slot)

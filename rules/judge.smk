@@ -36,7 +36,7 @@ rule judge:
     conda:
         "../envs/scylla.yaml"
     resources:
-        api_slots=1,
+        api_slots=judge_api_slots,
         judge_jobs=1,
         runtime=judge_runtime,
         attempt=lambda wc, attempt: attempt,

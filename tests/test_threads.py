@@ -4,6 +4,7 @@ else: Snakemake's other children are running agents and judges, not orphans of a
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from helpers import (
     ok,
     rp,
     scylla,
+    snakemake,
     status,
     write_config,
     write_modes,
@@ -60,3 +62,24 @@ def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
         attempts = rp(tmp_path, ("T0", "00", n)).attempts
         assert sorted(p.name for p in attempts.iterdir() if p.name.isdigit()) == ["1"]
     assert "Error in rule" not in proc.stdout + proc.stderr
+
+
+def test_a_judge_that_calls_nothing_holds_no_paid_call_slot(tmp_path):
+    # One paid-call slot (api_slots=1), two runs, a `checks` judge: the first run's judge
+    # scores while the second run's agent, the only paid call, is still answering.
+    answer = 4.0
+    env = {"CLAUDE_STANDIN_DELAY": str(answer)}
+    exp = experiment_cfg(
+        tiers=ONE_SUBTEST, runs=2, agent=agent_cfg(env=env), judges=[{"adapter": "checks"}]
+    )
+    write_config(tmp_path, exp)
+    ok(snakemake(tmp_path, "--resources", "api_slots=1"))
+
+    first, second = sorted(
+        (c for c in calls(tmp_path) if c["role"] == "agent"), key=lambda c: c["at"]
+    )
+    run = int(re.search(r"/run_(\d+)/", first["cwd"])[1])
+    timing = rp(tmp_path, ("T0", "00", run)).judge_slot("01").timing
+    judged = datetime.fromisoformat(json.loads(timing.read_text())["measured_at"]).timestamp()
+    assert second["at"] < judged < second["at"] + answer - 0.5, (first, second, judged)
+    assert {r["status"] for r in status(tmp_path)} == {"completed"}
