@@ -11,12 +11,14 @@ from snakemake.logging import logger
 sys.path.insert(0, workflow.basedir)
 
 from scylla.recovery import settled, stopping  # noqa: E402
-from scylla.util import procs  # noqa: E402
+from scylla.util import procs, scheduling  # noqa: E402
 
 # The code as it is now, before the rest is loaded (scylla.recovery.settled).
 CODE_FACTS = settled.code_facts(workflow.basedir)
 # A SIGTERM (scylla's graceful stop) must never hang the scheduler.
 stopping.reentrant_scheduler_lock()
+# One pending rate-limit wake-up, not a new one after every scheduling round.
+scheduling.coalesce_reevaluations()
 # Jobs run in this process's threads beside every other job's process: never end its children.
 procs.share_process()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime
 
 from helpers import (
@@ -62,6 +63,28 @@ def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
         attempts = rp(tmp_path, ("T0", "00", n)).attempts
         assert sorted(p.name for p in attempts.iterdir() if p.name.isdigit()) == ["1"]
     assert "Error in rule" not in proc.stdout + proc.stderr
+
+
+def test_the_scheduler_wakes_up_for_jobs_not_once_a_second_per_round_so_far(tmp_path):
+    # Snakemake's command line sets a job rate limiter (`--max-jobs-per-timespan 100/1s`), and
+    # its scheduler ends every round by starting a 1 s timer that causes another round, which
+    # starts another timer: each round begets a round per second for the rest of the run.
+    # Agents that answer DELAY s late, one at a time, keep the run going while jobs wait, so
+    # every round chooses among them and says so in the debug log.
+    runs = 4
+    env = {"CLAUDE_STANDIN_DELAY": str(DELAY)}
+    exp = experiment_cfg(tiers=ONE_SUBTEST, runs=runs, agent=agent_cfg(env=env))
+    write_config(tmp_path, exp)
+    started = time.monotonic()
+    proc = ok(snakemake(tmp_path, "--verbose", "--resources", "api_slots=1"))
+    seconds = time.monotonic() - started
+    out = proc.stdout + proc.stderr
+    rounds = out.count("Resources before job selection")
+    jobs = int(re.search(r"(\d+) of \1 steps \(100%\) done", out)[1])
+    assert len([c for c in calls(tmp_path) if c["role"] == "agent"]) == runs
+    # at most one round per job, per second of the run, and a few to begin and end (31 and
+    # 33 rounds for 25 jobs in 12 s); with a timer per round, 62 and 68 rounds in 13 s
+    assert rounds <= jobs + seconds + 5, (rounds, jobs, seconds)
 
 
 def test_a_judge_that_calls_nothing_holds_no_paid_call_slot(tmp_path):
