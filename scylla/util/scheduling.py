@@ -66,7 +66,9 @@ def coalesce_reevaluations() -> bool:
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-        setattr(self, METHOD, Reevaluation(self._open_jobs.release))
+        wake = getattr(getattr(self, "_open_jobs", None), "release", None)
+        if callable(wake):  # else Snakemake's own method stays
+            setattr(self, METHOD, Reevaluation(wake))
 
     __init__.coalesced = True  # type: ignore[attr-defined]
     JobScheduler.__init__ = __init__
