@@ -65,7 +65,7 @@ def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
     assert "Error in rule" not in proc.stdout + proc.stderr
 
 
-def test_the_scheduler_wakes_up_for_jobs_not_once_a_second_per_round_so_far(tmp_path):
+def test_a_scheduling_round_does_not_beget_another_every_second(tmp_path):
     # Snakemake's command line sets a job rate limiter (`--max-jobs-per-timespan 100/1s`), and
     # its scheduler ends every round by starting a 1 s timer that causes another round, which
     # starts another timer: each round begets a round per second for the rest of the run.
@@ -89,7 +89,8 @@ def test_the_scheduler_wakes_up_for_jobs_not_once_a_second_per_round_so_far(tmp_
 
 def test_a_judge_that_calls_nothing_holds_no_paid_call_slot(tmp_path):
     # One paid-call slot (api_slots=1), two runs, a `checks` judge: the first run's judge
-    # scores while the second run's agent, the only paid call, is still answering.
+    # scores while the second run's agent, the only paid call, is still answering (holding
+    # a slot, it waited for that agent to end).
     answer = 4.0
     env = {"CLAUDE_STANDIN_DELAY": str(answer)}
     exp = experiment_cfg(
@@ -104,5 +105,5 @@ def test_a_judge_that_calls_nothing_holds_no_paid_call_slot(tmp_path):
     run = int(re.search(r"/run_(\d+)/", first["cwd"])[1])
     timing = rp(tmp_path, ("T0", "00", run)).judge_slot("01").timing
     judged = datetime.fromisoformat(json.loads(timing.read_text())["measured_at"]).timestamp()
-    assert second["at"] < judged < second["at"] + answer - 0.5, (first, second, judged)
+    assert judged < second["at"] + answer - 0.5, (first, second, judged)
     assert {r["status"] for r in status(tmp_path)} == {"completed"}
