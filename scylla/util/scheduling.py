@@ -7,7 +7,7 @@ again. The round that timer causes starts a timer of its own: every round begets
 round per second for as long as the run lasts, whether anything was held back or not.
 Measured on Snakemake 9.27.1, a `scylla run` of 200 agents (807 jobs, 41 s) made 13,375
 scheduling rounds and started 12,567 threads; the scheduler's thread was busy 92 % of the
-time. With `coalesce_reevaluations`, the same run made 851 rounds.
+time. With `coalesce_reevaluations`, the same run made 844 rounds.
 
 At most one such wake-up is kept pending (the earliest asked for), in a daemon thread: the
 end of a run never waits for it. Rate limiting still holds: a round held back by the limiter
