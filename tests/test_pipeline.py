@@ -20,6 +20,7 @@ from helpers import (
     SECRET,
     agent_cfg,
     ep,
+    git,
     load,
     ok,
     output_of,
@@ -39,11 +40,6 @@ def grade_of(score: float) -> str:
         if score >= floor:
             return grade
     return "F"
-
-
-def git(cwd: Path, *args: str, strip: bool = True) -> str:
-    out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
-    return out.strip() if strip else out
 
 
 # ----------------------------------------------------------------------------- the run

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import REPO, SECRET, dry, output_of, write_config
+from helpers import REPO, SECRET, dry, git, one_commit_repo, output_of, write_config
 
 PROFILES = sorted(p.parent.name for p in (REPO / "profiles").glob("*/config.yaml"))
 # The Kubernetes profile hands ANTHROPIC_API_KEY to its pods (`envvars:`): Snakemake refuses
@@ -46,21 +46,11 @@ def test_profile_dry_run(profile: str, tmp_path: Path) -> None:
 # ------------------------------------------------------------ the container profile's claude
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
 @pytest.fixture
 def worktree(tmp_path: Path) -> Path:
     """A run's workspace: a git worktree of a task repository, as scylla makes it."""
     repo = tmp_path / "task" / "repo"
-    repo.mkdir(parents=True)
-    git(repo, "init", "-q")
-    (repo / "a.txt").write_text("a\n")
-    git(repo, "add", "a.txt")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a")
+    one_commit_repo(repo, {"a.txt": "a\n"})
     wt = tmp_path / "T0" / "00" / "run_01" / "workspace"
     git(repo, "worktree", "add", "-q", "--detach", str(wt))
     return wt.resolve()

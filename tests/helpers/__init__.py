@@ -4,6 +4,7 @@
 * repo: where things are (the repository, this interpreter's `scylla`/`snakemake`)
 * project: experiment configs (`mini`), config files, mode files, the `quick` task
 * run: `scylla` and `snakemake` runs, their environment, output and status
+* gitrepo: git's output, a one-commit repository
 * jobs: snakemake's output: job stats, dry-run plans, failed jobs
 * trees: experiment and run paths, checksums, mtimes, copies of a working directory
 * processes: processes of a working directory, waiting, killing
@@ -16,6 +17,7 @@ default `prepend` import mode).
 
 from __future__ import annotations
 
+from .gitrepo import git, one_commit_repo
 from .jobs import (
     NOTHING_TO_DO,
     Plan,
@@ -111,6 +113,8 @@ from .trees import (
 )
 
 __all__ = [
+    "git",
+    "one_commit_repo",
     "AGENT_MODEL",
     "ALL_RUNS",
     "BIN",

@@ -4,47 +4,34 @@ point, including a path whose earlier worktree was removed without git knowing."
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
+
+from helpers import git, one_commit_repo
 
 from scylla.agents.workspace import create_worktree
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def _repo(tmp_path: Path) -> tuple[Path, str]:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "notes.txt").write_text("hello\n")
-    _git(repo, "init", "-q")
-    _git(repo, "add", "notes.txt")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "task")
-    return repo, _git(repo, "rev-parse", "HEAD")
-
-
 def _registered(repo: Path, ws: Path) -> int:
-    listing = _git(repo, "worktree", "list", "--porcelain").splitlines()
+    listing = git(repo, "worktree", "list", "--porcelain").splitlines()
     return listing.count(f"worktree {ws.resolve()}")
 
 
 def test_a_workspace_at_the_task_commit_and_one_with_the_subtests_files(tmp_path):
-    repo, commit = _repo(tmp_path)
+    repo = tmp_path / "repo"
+    commit = one_commit_repo(repo, {"notes.txt": "hello\n"})
     ws = tmp_path / "run_01" / "workspace"
     assert create_worktree(repo, commit, ws, {}) == commit
-    assert _git(ws, "rev-parse", "HEAD") == commit
-    assert Path(_git(ws, "rev-parse", "--show-toplevel")).resolve() == ws.resolve()
+    assert git(ws, "rev-parse", "HEAD") == commit
+    assert Path(git(ws, "rev-parse", "--show-toplevel")).resolve() == ws.resolve()
     with_files = tmp_path / "run_02" / "workspace"
     head = create_worktree(repo, commit, with_files, {"CLAUDE.md": "# hi"})
-    assert head == _git(with_files, "rev-parse", "HEAD") != commit
-    assert _git(with_files, "rev-parse", "HEAD^") == commit
+    assert head == git(with_files, "rev-parse", "HEAD") != commit
+    assert git(with_files, "rev-parse", "HEAD^") == commit
 
 
 def test_a_workspace_removed_without_git_is_made_again_at_its_path(tmp_path):
-    repo, commit = _repo(tmp_path)
+    repo = tmp_path / "repo"
+    commit = one_commit_repo(repo, {"notes.txt": "hello\n"})
     ws = tmp_path / "run_01" / "workspace"
     create_worktree(repo, commit, ws, {})
     (ws / "notes.txt").write_text("the agent's change\n")
