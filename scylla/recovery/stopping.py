@@ -92,15 +92,9 @@ def reentrant_scheduler_lock() -> None:
     upstream fix is that one line in JobScheduler.__init__ (docs/recovery.md)."""
     import threading
 
-    from snakemake.scheduling.job_scheduler import JobScheduler
+    from scylla.util.scheduling import after_init
 
-    init = JobScheduler.__init__
-    if getattr(init, "reentrant_lock", False):
-        return
+    def rlock(scheduler: Any) -> None:
+        scheduler._lock = threading.RLock()
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self._lock = threading.RLock()
-
-    __init__.reentrant_lock = True  # type: ignore[attr-defined]
-    JobScheduler.__init__ = __init__
+    after_init("reentrant_lock", rlock)

@@ -1,4 +1,5 @@
-"""A fix for Snakemake's job scheduler, installed at parse time (rules/common.smk).
+"""Fixes for Snakemake's job scheduler, installed at parse time (rules/common.smk): this
+one, and `after_init`, which also installs scylla.recovery.stopping's re-entrant lock.
 
 With a job rate limiter, which the command line always sets (`--max-jobs-per-timespan`,
 default `100/1s`), `JobScheduler.schedule` ends every round by starting a `threading.Timer`
@@ -16,6 +17,7 @@ asks again, and is woken within one timespan.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -52,6 +54,31 @@ class Reevaluation:
         self._wake()
 
 
+def after_init(marker: str, setup: Callable[[Any], None]) -> None:
+    """Run `setup(scheduler)` at the end of every `JobScheduler.__init__` in this process,
+    once per `marker` however often it is asked (the Snakefile is parsed once per process,
+    a test may ask again). The markers of earlier fixes stay on the wrapper."""
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    init = JobScheduler.__init__
+    if getattr(init, marker, False):
+        return
+
+    @functools.wraps(init)  # also copies the markers of the fixes already installed
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        setup(self)
+
+    setattr(__init__, marker, True)
+    JobScheduler.__init__ = __init__
+
+
+def _one_pending_wake_up(scheduler: Any) -> None:
+    wake = getattr(getattr(scheduler, "_open_jobs", None), "release", None)
+    if callable(wake):  # else Snakemake's own method stays
+        setattr(scheduler, METHOD, Reevaluation(wake))
+
+
 def coalesce_reevaluations() -> bool:
     """Give every `JobScheduler` this process makes one pending wake-up at most (call in the
     Snakemake process before it schedules). False, and nothing changed, for a Snakemake
@@ -60,16 +87,5 @@ def coalesce_reevaluations() -> bool:
 
     if not callable(getattr(JobScheduler, METHOD, None)):
         return False
-    init = JobScheduler.__init__
-    if getattr(init, "coalesced", False):
-        return True
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        wake = getattr(getattr(self, "_open_jobs", None), "release", None)
-        if callable(wake):  # else Snakemake's own method stays
-            setattr(self, METHOD, Reevaluation(wake))
-
-    __init__.coalesced = True  # type: ignore[attr-defined]
-    JobScheduler.__init__ = __init__
+    after_init("coalesced", _one_pending_wake_up)
     return True

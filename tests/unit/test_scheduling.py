@@ -51,10 +51,14 @@ def test_its_timers_never_keep_the_process_alive():
     assert timer.daemon
 
 
-def test_installed_once_on_snakemakes_scheduler():
+def test_each_fix_installed_once_on_snakemakes_scheduler():
     from snakemake.scheduling.job_scheduler import JobScheduler
 
+    from scylla.recovery.stopping import reentrant_scheduler_lock
+
+    reentrant_scheduler_lock()
     assert coalesce_reevaluations()
     init = JobScheduler.__init__
-    assert getattr(init, "coalesced", False)
-    assert coalesce_reevaluations() and JobScheduler.__init__ is init  # not wrapped twice
+    assert getattr(init, "coalesced", False) and getattr(init, "reentrant_lock", False)
+    reentrant_scheduler_lock()  # asked again below the newer fix: not wrapped twice
+    assert coalesce_reevaluations() and JobScheduler.__init__ is init
