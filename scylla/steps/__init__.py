@@ -7,7 +7,7 @@ keeps even when the job fails.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from scylla import records
@@ -17,13 +17,19 @@ from scylla.util import joblog, jsonio
 
 
 @contextmanager
-def job_log(log: str | Path, what: str) -> Iterator[None]:
+def job_log(log: str | Path, what: str, synced_at_end: bool = False) -> Iterator[None]:
+    """The step's start, end or failure in its log. `synced_at_end`: for steps that make
+    only what Snakemake guards as outputs or what is derived again at no cost (records made
+    from paid files, reports), every file written is fsynced once the work is done, not after
+    each write (jsonio.synced_at_end)."""
+
     def write(msg: str) -> None:
         joblog.append(log, msg)
 
     write(f"start {what}")
     try:
-        yield
+        with jsonio.synced_at_end() if synced_at_end else nullcontext():
+            yield
     except BaseException:
         import traceback  # here: only a failed step formats one
 
@@ -177,7 +183,7 @@ def make_run_result(exp: Experiment, ref: RunRef, rp: RunPaths, say) -> None:
 def run_result_(root: str | Path, exp: Experiment, ref: RunRef, log: str) -> None:
     """agent/result.json, judge/result.json and run_result.json of one run (rule run_result:
     Snakemake removed the three before the job, so each is made from the paid files)."""
-    with job_log(log, "run_result"):
+    with job_log(log, "run_result", synced_at_end=True):
         rp = _ep(root, exp).of(ref)
         make_run_result(exp, ref, rp, lambda m: joblog.append(log, m))
 
@@ -201,8 +207,9 @@ def subtest_results(root: str | Path, exp: Experiment, tier: str, subtest: str, 
                 f"missing agent logs ({len(missing)}): {', '.join(missing[:5])}"
                 + (" ..." if len(missing) > 5 else "")
             )
-    for ref in refs:
-        run_result_(root, exp, ref, log)
+    with jsonio.synced_at_end():
+        for ref in refs:
+            run_result_(root, exp, ref, log)
 
 
 def derived_record(kind: str, input, output, exp: Experiment, ref: RunRef, log: str) -> None:
@@ -212,7 +219,7 @@ def derived_record(kind: str, input, output, exp: Experiment, ref: RunRef, log: 
     from scylla.judging import consensus
     from scylla.steps import agent_result, run_result
 
-    with job_log(log, f"{kind} record (adopted run)"):
+    with job_log(log, f"{kind} record (adopted run)", synced_at_end=True):
         rp = RunPaths(run_dir_of(output[0]))
         settings = exp.agent_spec(ref.tier, ref.subtest)
         judgments = dict(zip(exp.slots, map(Path, input.get("judgments", [])), strict=False))
@@ -235,7 +242,7 @@ def subtest_report(root, exp: Experiment, tier: str, subtest: str, log: str) -> 
     from scylla import reports
     from scylla.recovery import archive
 
-    with job_log(log, "subtest_report"):
+    with job_log(log, "subtest_report", synced_at_end=True):
         ep = _ep(root, exp)
         for n in range(1, exp.runs + 1):
             ref = RunRef(exp.name, tier, subtest, n)
@@ -252,7 +259,7 @@ def tier_report(root, exp: Experiment, tier: str, log: str) -> None:
 
     from scylla import reports
 
-    with job_log(log, "tier_report"):
+    with job_log(log, "tier_report", synced_at_end=True):
         reports.write_tier(_ep(root, exp), exp, tier)
 
 
@@ -260,5 +267,5 @@ def experiment_report(root, exp: Experiment, log: str) -> None:
 
     from scylla import reports
 
-    with job_log(log, "experiment_report"):
+    with job_log(log, "experiment_report", synced_at_end=True):
         reports.write_experiment(_ep(root, exp), exp)
