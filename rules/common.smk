@@ -19,6 +19,8 @@ CODE_FACTS = settled.code_facts(workflow.basedir)
 stopping.reentrant_scheduler_lock()
 # One pending rate-limit wake-up, not a new one after every scheduling round.
 scheduling.coalesce_reevaluations()
+# Each input's size asked for once, not in every scheduling round.
+scheduling.sizes_asked_once()
 # Jobs run in this process's threads beside every other job's process: never end its children.
 procs.share_process()
 

@@ -1,12 +1,21 @@
-"""scylla.util.scheduling.Reevaluation: one pending wake-up of Snakemake's scheduler, the
-earliest asked for, in a daemon thread (real timers; the Snakemake run is tests/test_threads.py)."""
+"""scylla.util.scheduling: one pending wake-up of Snakemake's scheduler, the earliest asked
+for, in a daemon thread (real timers; the Snakemake run is tests/test_threads.py), and each
+ready job's input sizes asked for once."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
-from scylla.util.scheduling import Reevaluation, coalesce_reevaluations
+from scylla.util.scheduling import (
+    Reevaluation,
+    _sizes_asked_once,
+    coalesce_reevaluations,
+    sizes_asked_once,
+)
 
 
 def _waker() -> tuple[list[float], threading.Event, Reevaluation]:
@@ -57,8 +66,39 @@ def test_each_fix_installed_once_on_snakemakes_scheduler():
     from scylla.recovery.stopping import reentrant_scheduler_lock
 
     reentrant_scheduler_lock()
-    assert coalesce_reevaluations()
+    assert coalesce_reevaluations() and sizes_asked_once()
     init = JobScheduler.__init__
-    assert getattr(init, "coalesced", False) and getattr(init, "reentrant_lock", False)
-    reentrant_scheduler_lock()  # asked again below the newer fix: not wrapped twice
-    assert coalesce_reevaluations() and JobScheduler.__init__ is init
+    for marker in ("coalesced", "reentrant_lock", "sizes_asked_once"):
+        assert getattr(init, marker, False), marker
+    reentrant_scheduler_lock()  # asked again below the newer fixes: not wrapped twice
+    assert coalesce_reevaluations() and sizes_asked_once() and JobScheduler.__init__ is init
+
+
+class Input(str):
+    """An input file as Snakemake's scheduler asks about it (`_IOFile.exists`/`size` are
+    coroutines), counting the questions."""
+
+    asked = 0
+
+    async def exists(self) -> bool:
+        Input.asked += 1
+        return Path(self).exists()
+
+    async def size(self) -> int:
+        return Path(self).stat().st_size
+
+
+def test_a_ready_jobs_input_sizes_are_asked_for_once(tmp_path):
+    a, b, later = (Input(tmp_path / n) for n in ("a", "b", "later"))
+    Path(a).write_text("abc")
+    Path(b).write_text("12345")
+    scheduler = SimpleNamespace(_input_sizes={})
+    _sizes_asked_once(scheduler)
+    jobs = [SimpleNamespace(input=[a, b]), SimpleNamespace(input=[b, later])]
+    Input.asked = 0
+    asyncio.run(scheduler.update_input_sizes(jobs))
+    assert scheduler._input_sizes == {a: 3, b: 5, later: None} and Input.asked == 3
+    Path(later).write_text("1")  # not there yet in the first round: asked again
+    for _ in range(5):  # one scheduling round after another
+        asyncio.run(scheduler.update_input_sizes(jobs))
+    assert scheduler._input_sizes == {a: 3, b: 5, later: 1} and Input.asked == 4
