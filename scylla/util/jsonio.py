@@ -31,7 +31,7 @@ def synced_at_end() -> Iterator[None]:
     files Snakemake guards as outputs (an incomplete marker until the job ends) or that are
     made again from paid files at no cost: once the job ends, they are on disk all the same.
     One fsync after another at the end takes a fraction of what one after each write takes
-    while other jobs write too (`scylla regenerate` of 1,131 runs: -0.9 s of 11 s, see
+    while other jobs write too (`scylla regenerate` of 1,131 runs: -0.6 s of 11 s, see
     docs/performance.md). A failed block fsyncs nothing: its job failed. Nested: one batch."""
     if getattr(_batch, "paths", None) is not None:
         yield

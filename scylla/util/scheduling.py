@@ -21,7 +21,7 @@ asks whether each input of each ready job exists and how big it is, through one 
 per file, and the greedy scheduler ranks jobs by those sizes. A ready job's inputs are final
 (their producers have finished), so a size once known is kept and only the others are asked
 for. Snakemake 9.27.1, 1,131 jobs of one input each (benchmarks/bench.py, figure 2's floor):
-89,513 size queries in 9,951 rounds.
+89,513 size queries (cProfile) for 1,131 input files.
 """
 
 from __future__ import annotations
