@@ -4,10 +4,11 @@ below, and `after_init`, which also installs scylla.recovery.stopping's re-entra
 **One pending wake-up (`coalesce_reevaluations`).**
 
 With a job rate limiter, which the command line always sets (`--max-jobs-per-timespan`,
-default `100/1s`), `JobScheduler.schedule` ends every round by starting a `threading.Timer`
-that wakes the scheduler one timespan later, so that jobs the limiter held back are looked at
-again. The round that timer causes starts a timer of its own: every round begets one more
-round per second for as long as the run lasts, whether anything was held back or not.
+default `100/1s`; `10000/1s` in profiles/default), `JobScheduler.schedule` ends every round
+by starting a `threading.Timer` that wakes the scheduler one timespan later, so that jobs
+the limiter held back are looked at again. The round that timer causes starts a timer of
+its own: every round begets one more round per second for as long as the run lasts, whether
+anything was held back or not.
 Measured on Snakemake 9.27.1, a `scylla run` of 200 agents (807 jobs, 41 s) made 13,375
 scheduling rounds and started 12,567 threads; the scheduler's thread was busy 92 % of the
 time. With `coalesce_reevaluations`, the same run made 844 rounds.
@@ -64,15 +65,19 @@ class Reevaluation:
         self._wake()
 
 
-def after_init(marker: str, setup: Callable[[Any], None]) -> None:
+def after_init(marker: str, setup: Callable[[Any], None], replaces: str | None = None) -> bool:
     """Run `setup(scheduler)` at the end of every `JobScheduler.__init__` in this process,
     once per `marker` however often it is asked (the Snakefile is parsed once per process,
-    a test may ask again). The markers of earlier fixes stay on the wrapper."""
+    a test may ask again). The markers of earlier fixes stay on the wrapper. `replaces`: the
+    method the fix stands in for; False, and nothing changed, for a Snakemake whose scheduler
+    has no such method (renamed, or fixed upstream)."""
     from snakemake.scheduling.job_scheduler import JobScheduler
 
+    if replaces is not None and not callable(getattr(JobScheduler, replaces, None)):
+        return False
     init = JobScheduler.__init__
     if getattr(init, marker, False):
-        return
+        return True
 
     @functools.wraps(init)  # also copies the markers of the fixes already installed
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -81,6 +86,7 @@ def after_init(marker: str, setup: Callable[[Any], None]) -> None:
 
     setattr(__init__, marker, True)
     JobScheduler.__init__ = __init__
+    return True
 
 
 def _one_pending_wake_up(scheduler: Any) -> None:
@@ -93,12 +99,7 @@ def coalesce_reevaluations() -> bool:
     """Give every `JobScheduler` this process makes one pending wake-up at most (call in the
     Snakemake process before it schedules). False, and nothing changed, for a Snakemake
     whose scheduler lacks the method this replaces (renamed, or fixed upstream)."""
-    from snakemake.scheduling.job_scheduler import JobScheduler
-
-    if not callable(getattr(JobScheduler, METHOD, None)):
-        return False
-    after_init("coalesced", _one_pending_wake_up)
-    return True
+    return after_init("coalesced", _one_pending_wake_up, replaces=METHOD)
 
 
 def _sizes_asked_once(scheduler: Any) -> None:
@@ -125,9 +126,4 @@ def sizes_asked_once() -> bool:
     """Make every `JobScheduler` this process makes ask for each input's size once, not in
     every round. False, and nothing changed, for a Snakemake whose scheduler has no
     `update_input_sizes` (renamed, or fixed upstream)."""
-    from snakemake.scheduling.job_scheduler import JobScheduler
-
-    if not callable(getattr(JobScheduler, "update_input_sizes", None)):
-        return False
-    after_init("sizes_asked_once", _sizes_asked_once)
-    return True
+    return after_init("sizes_asked_once", _sizes_asked_once, replaces="update_input_sizes")
