@@ -66,11 +66,12 @@ def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
 
 
 def test_a_scheduling_round_does_not_beget_another_every_second(tmp_path):
-    # Snakemake's command line sets a job rate limiter (`--max-jobs-per-timespan 100/1s`), and
-    # its scheduler ends every round by starting a 1 s timer that causes another round, which
-    # starts another timer: each round begets a round per second for the rest of the run.
-    # Agents that answer DELAY s late, one at a time, keep the run going while jobs wait, so
-    # every round chooses among them and says so in the debug log.
+    # Snakemake's command line always sets a job rate limiter (`--max-jobs-per-timespan`,
+    # 10000/1s in the profile), and its scheduler ends every round by starting a 1 s timer
+    # that causes another round, which starts another timer: each round begets a round per
+    # second for the rest of the run. Agents that answer DELAY s late, one at a time, keep
+    # the run going while jobs wait, so every round chooses among them and says so in the
+    # debug log.
     runs = 4
     env = {"CLAUDE_STANDIN_DELAY": str(DELAY)}
     exp = experiment_cfg(tiers=ONE_SUBTEST, runs=runs, agent=agent_cfg(env=env))
