@@ -21,6 +21,8 @@ stopping.reentrant_scheduler_lock()
 scheduling.coalesce_reevaluations()
 # Each input's size asked for once, not in every scheduling round.
 scheduling.sizes_asked_once()
+# Each input of a finished job hashed once for its metadata records, not once per output.
+scheduling.checksums_once_per_job()
 # Jobs run in this process's threads beside every other job's process: never end its children.
 procs.share_process()
 

@@ -1,5 +1,6 @@
-"""Fixes for Snakemake's job scheduler, installed at parse time (rules/common.smk): the two
-below, and `after_init`, which also installs scylla.recovery.stopping's re-entrant lock.
+"""Fixes for Snakemake's job scheduler and its bookkeeping, installed at parse time
+(rules/common.smk): the three below, and `after_init`, which also installs
+scylla.recovery.stopping's re-entrant lock.
 
 **One pending wake-up (`coalesce_reevaluations`).**
 
@@ -23,11 +24,19 @@ per file, and the greedy scheduler ranks jobs by those sizes. A ready job's inpu
 (their producers have finished), so a size once known is kept and only the others are asked
 for. Snakemake 9.27.1, 1,131 jobs of one input each (benchmarks/bench.py, figure 2's floor):
 89,513 size queries (cProfile) for 1,131 input files.
+
+**Each input checksummed once per finished job (`checksums_once_per_job`).** When a job
+ends, `PersistenceBase.finished` writes one metadata record per output, and for each record
+it reads and hashes every input again: rule run_result (7 inputs, 3 outputs) hashed 21 files
+per job where 7 give the same records. Within one `finished` call, each input's checksum is
+now computed once and reused for the job's other records (every record's bytes are the
+same; a finished job's inputs do not change while it is recorded).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import math
 import threading
@@ -127,3 +136,50 @@ def sizes_asked_once() -> bool:
     every round. False, and nothing changed, for a Snakemake whose scheduler has no
     `update_input_sizes` (renamed, or fixed upstream)."""
     return after_init("sizes_asked_once", _sizes_asked_once, replaces="update_input_sizes")
+
+
+# The checksums one `PersistenceBase.finished` call has computed, by (file, size threshold);
+# None outside such a call. Each asyncio task has its own (a ContextVar set inside it).
+_job_checksums: contextvars.ContextVar[dict[tuple[str, Any], Any] | None] = contextvars.ContextVar(
+    "scylla_job_checksums", default=None
+)
+
+
+def checksums_once_per_job() -> bool:
+    """Make Snakemake hash each input of a finished job once, not once per output. False,
+    and nothing changed, for a Snakemake without `PersistenceBase.finished` or
+    `_IOFile.checksum` (renamed, or fixed upstream)."""
+    from snakemake.io import _IOFile
+    from snakemake.persistence import PersistenceBase
+
+    finished = getattr(PersistenceBase, "finished", None)
+    checksum = getattr(_IOFile, "checksum", None)
+    if not (callable(finished) and callable(checksum)):
+        return False
+    if getattr(finished, "checksums_once", False):
+        return True
+
+    @functools.wraps(checksum)
+    async def checksum_once(
+        self: Any, threshold: Any = None, force: bool = False, algorithm: Any = None
+    ) -> Any:
+        known = _job_checksums.get()
+        if known is None or force or algorithm is not None:  # as Snakemake asks elsewhere
+            return await checksum(self, threshold, force, algorithm)
+        key = (str(self), threshold)
+        if key not in known:
+            known[key] = await checksum(self, threshold, force, algorithm)
+        return known[key]
+
+    @functools.wraps(finished)
+    async def finished_once(self: Any, job: Any) -> Any:
+        token = _job_checksums.set({})
+        try:
+            return await finished(self, job)
+        finally:
+            _job_checksums.reset(token)
+
+    finished_once.checksums_once = True  # type: ignore[attr-defined]
+    _IOFile.checksum = checksum_once
+    PersistenceBase.finished = finished_once
+    return True

@@ -1,6 +1,7 @@
 """scylla.util.scheduling: one pending wake-up of Snakemake's scheduler, the earliest asked
-for, in a daemon thread (real timers; the Snakemake run is tests/test_threads.py), and each
-ready job's input sizes asked for once."""
+for, in a daemon thread (real timers; the Snakemake run is tests/test_threads.py), each
+ready job's input sizes asked for once, and each input of a finished job hashed once (a real
+Snakemake run of one job)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 from scylla.util.scheduling import (
     Reevaluation,
     _sizes_asked_once,
+    checksums_once_per_job,
     coalesce_reevaluations,
     sizes_asked_once,
 )
@@ -74,6 +76,16 @@ def test_each_fix_installed_once_on_snakemakes_scheduler():
     assert coalesce_reevaluations() and sizes_asked_once() and JobScheduler.__init__ is init
 
 
+def test_the_checksum_fix_is_installed_once():
+    from snakemake.io import _IOFile
+    from snakemake.persistence import PersistenceBase
+
+    assert checksums_once_per_job()
+    finished, checksum = PersistenceBase.finished, _IOFile.checksum
+    assert checksums_once_per_job()  # the Snakefile parsed again: not wrapped twice
+    assert (PersistenceBase.finished, _IOFile.checksum) == (finished, checksum)
+
+
 class Input(str):
     """An input file as Snakemake's scheduler asks about it (`_IOFile.exists`/`size` are
     coroutines), counting the questions."""
@@ -102,3 +114,74 @@ def test_a_ready_jobs_input_sizes_are_asked_for_once(tmp_path):
     for _ in range(5):  # one scheduling round after another
         asyncio.run(scheduler.update_input_sizes(jobs))
     assert scheduler._input_sizes == {a: 3, b: 5, later: 1} and Input.asked == 4
+
+
+FINISHED_JOB = """
+import hashlib, json, os
+from scylla.util import scheduling
+
+if os.environ.get("FIX") == "1":
+    assert scheduling.checksums_once_per_job()
+hashed = []
+digest = hashlib.file_digest
+
+
+def counted(f, algorithm):
+    hashed.append(f.name)
+    return digest(f, algorithm)
+
+
+hashlib.file_digest = counted
+
+
+rule job:
+    input:
+        "a.txt",
+        "b.txt",
+    output:
+        "x",
+        "y",
+        "z",
+    run:
+        for path in output:
+            Path(path).write_text("out")
+
+
+onsuccess:
+    Path("hashed.json").write_text(json.dumps(hashed))
+"""
+
+
+def _finish_one_job(workdir: Path, fix: bool) -> tuple[list[str], list[dict]]:
+    """A real Snakemake run of one job (2 inputs, 3 outputs): the inputs it hashed, and the
+    input checksums of its three metadata records."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    workdir.mkdir()
+    (workdir / "Snakefile").write_text("from pathlib import Path\n" + FINISHED_JOB)
+    (workdir / "a.txt").write_text("a")
+    (workdir / "b.txt").write_text("b" * 100)
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "FIX": "1" if fix else "0", "PYTHONPATH": root}
+    argv = [sys.executable, "-m", "snakemake", "--cores", "1", "--quiet", "all"]
+    subprocess.run(argv, cwd=workdir, env=env, check=True, capture_output=True)
+    records = [json.loads(p.read_text()) for p in (workdir / ".snakemake/metadata").iterdir()]
+    return json.loads((workdir / "hashed.json").read_text()), records
+
+
+def test_a_finished_jobs_inputs_are_hashed_once_for_all_its_records(tmp_path):
+    import hashlib
+
+    expected = {
+        name: "sha256:" + hashlib.sha256(data).hexdigest()
+        for name, data in (("a.txt", b"a"), ("b.txt", b"b" * 100))
+    }
+    hashed, records = _finish_one_job(tmp_path / "snakemake", fix=False)
+    assert sorted(hashed) == sorted(["a.txt", "b.txt"] * 3)  # once per output record
+    assert [r["input_checksums"] for r in records] == [expected] * 3
+    hashed, records = _finish_one_job(tmp_path / "fixed", fix=True)
+    assert sorted(hashed) == ["a.txt", "b.txt"]
+    assert [r["input_checksums"] for r in records] == [expected] * 3  # the same records
