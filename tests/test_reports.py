@@ -230,7 +230,7 @@ def test_a_report_rebuilt_from_the_same_data_copies_its_kept_figures(demo, tmp_p
     wd = tmp_path / "wd"
     shutil.copytree(demo.dir.parent.parent, wd, symlinks=True)
     ep = paths.experiment(wd / "results", "demo")
-    cache = paths.figure_cache(wd, "demo")
+    cache = paths.report_cache(wd, "figures", "demo")
     before = _figure_bytes(ep)
     assert len(list(cache.iterdir())) == 2 * len(paths.FIGURES)
 
@@ -290,3 +290,64 @@ def test_a_figure_cache_keeps_the_latest_entry_of_each_figure(tmp_path):
     assert not cache.restore("pass_rate", "a" * 32, tmp_path / "out" / "pass_rate")
     assert cache.restore("pass_rate", "b" * 32, tmp_path / "out" / "pass_rate")
     assert (tmp_path / "out" / "pass_rate.svg").read_bytes() == b"secondsvg"
+
+
+def _reports(ep: paths.ExperimentPaths) -> dict[str, dict]:
+    """Every report.json of the experiment, without the time it was written."""
+    found = {}
+    for path in sorted(ep.dir.rglob(f"{ep.report_stem}.json")):
+        data = json.loads(path.read_text())
+        data.pop("generated_at", None)
+        found[str(path.relative_to(ep.dir))] = data
+    return found
+
+
+def test_a_report_rebuilt_from_the_same_data_uses_its_kept_intervals(demo, tmp_path):
+    """Every bootstrap interval of every report is kept by a digest of its data; rebuilding
+    from unchanged runs reads them, and they are what a new bootstrap gives."""
+    from scylla import config, reports
+
+    wd = tmp_path / "wd"
+    shutil.copytree(demo.dir.parent.parent, wd, symlinks=True)
+    ep = paths.experiment(wd / "results", "demo")
+    exp = config.load_saved(ep.dir)
+    cache = paths.report_cache(wd, "intervals", "demo")
+    kept = sorted(p.name for p in cache.iterdir())
+    scopes = ["experiment", *exp.tiers, *(f"{t}-{s}" for t, s in exp.subtests())]
+    # each report's mean, median and cost of a pass; the judges' agreement
+    assert len(kept) == 3 * len(scopes) + 1, kept
+    before = _reports(ep)
+
+    # kept: read, not computed (an entry made recognisable comes back as it is)
+    (entry,) = cache.glob("experiment-cost_of_pass.*.json")
+    interval = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**interval, "low": 0.123}))
+    reports.write_all(ep, exp)
+    assert json.loads(ep.report().read_text())["summary"]["cost_of_pass_ci"]["low"] == 0.123
+
+    # nothing kept: every interval computed again, the reports as they were, the same entries
+    shutil.rmtree(cache)
+    reports.write_all(ep, exp)
+    assert _reports(ep) == before
+    assert sorted(p.name for p in cache.iterdir()) == kept
+
+
+def test_an_interval_key_follows_every_value_of_its_data():
+    from scylla.reports import figcache
+
+    costs = np.linspace(0.0, 1.0, 5000)  # numpy's repr would elide the middle
+    changed = costs.copy()
+    changed[2500] += 1e-9
+    same = figcache.key("cost_of_pass", (stats.bootstrap, costs), figcache.STATISTICS)
+    assert (
+        figcache.key("cost_of_pass", (stats.bootstrap, costs.copy()), figcache.STATISTICS) == same
+    )
+    assert figcache.key("cost_of_pass", (stats.bootstrap, changed), figcache.STATISTICS) != same
+    assert (
+        figcache.key(
+            "cost_of_pass", (stats.bootstrap, costs.astype("float32")), figcache.STATISTICS
+        )
+        != same
+    )
+    assert figcache.key("cost_of_pass", (np.mean, costs), figcache.STATISTICS) != same
+    assert figcache.key("cost_of_pass", (stats.bootstrap, costs)) != same  # drawing code

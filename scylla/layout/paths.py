@@ -460,9 +460,10 @@ def status_cache_file(workdir: str | Path, experiment_name: str) -> Path:
     return Path(workdir) / STATE_DIR / "status" / f"{experiment_name}.marshal"
 
 
-def figure_cache(workdir: str | Path, experiment_name: str) -> Path:
-    """Rendered figures kept by a digest of what they show (reports/figcache)."""
-    return Path(workdir) / STATE_DIR / "figures" / experiment_name
+def report_cache(workdir: str | Path, kind: str, experiment_name: str) -> Path:
+    """Rendered figures ("figures") or bootstrap intervals ("intervals") kept by a digest of
+    what they show (reports/figcache)."""
+    return Path(workdir) / STATE_DIR / kind / experiment_name
 
 
 def settled_file(workdir: str | Path, experiment_name: str) -> Path:

@@ -10,9 +10,11 @@ CSV tables and its figures, built from the run artifacts alone.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import multiprocessing
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -119,6 +121,47 @@ def _interval(iv: stats.Interval) -> dict[str, Any]:
     return d
 
 
+class Intervals:
+    """Computes each bootstrap interval a summary asks for (`KeptIntervals` keeps them)."""
+
+    def __call__(
+        self, name: str, compute: Callable[..., stats.Interval], *args: Any, **kwargs: Any
+    ) -> stats.Interval:
+        return compute(*args, **kwargs)
+
+
+class KeptIntervals(Intervals):
+    """The bootstrap intervals of one report (`scope`: "experiment", a tier, or a tier's
+    subtest), kept by a digest of their data and of the code computing them
+    (reports/figcache): a report rebuilt from unchanged runs draws no resample. Without a
+    working directory holding `.snakemake/`, each is computed."""
+
+    def __init__(self, ep: ExperimentPaths, scope: str) -> None:
+        from scylla.recovery import snakemeta
+
+        workdir = snakemeta.find_workdir(ep.dir)
+        self.cache = figcache.Cache.beside(workdir, ep.dir.name, "intervals")
+        self.scope = re.sub(r"[^\w-]", "_", scope)  # no dot: entries are name.digest.json
+
+    def __call__(
+        self, name: str, compute: Callable[..., stats.Interval], *args: Any, **kwargs: Any
+    ) -> stats.Interval:
+        if self.cache is None:
+            return compute(*args, **kwargs)
+        entry = f"{self.scope}-{name}"
+        named = [x for item in sorted(kwargs.items()) for x in item]
+        digest = figcache.key(name, (compute, *args, *named), figcache.STATISTICS)
+        kept = self.cache.load(entry, digest, "json")
+        if kept is not None:
+            try:
+                return stats.Interval(**json.loads(kept))
+            except (ValueError, TypeError):  # damaged: computed again below
+                pass
+        interval = compute(*args, **kwargs)
+        self.cache.keep(entry, digest, "json", json.dumps(interval.to_dict()).encode())
+        return interval
+
+
 def pass_at_k(scored: pd.DataFrame) -> dict[str, float]:
     """pass@k of one subtest (k = 1..runs counted), or the mean over the subtests of a tier
     or experiment for every k all of them reach."""
@@ -130,9 +173,11 @@ def pass_at_k(scored: pd.DataFrame) -> dict[str, float]:
     return {str(k): float(np.mean([c[k] for c in curves])) for k in range(1, top + 1)}
 
 
-def summarize(df: pd.DataFrame) -> dict[str, Any]:
+def summarize(df: pd.DataFrame, intervals: Intervals | None = None) -> dict[str, Any]:
     """Pass rate and score statistics, with intervals, over finished runs (agent failures are
-    fails; infra failures and runs with only invalid judgments are left out, counted apart)."""
+    fails; infra failures and runs with only invalid judgments are left out, counted apart).
+    `intervals`: where the bootstrap intervals come from (KeptIntervals: kept ones)."""
+    ci = intervals or Intervals()
     scored = scored_runs(df)
     grades = scored["grade"].value_counts().to_dict() if len(scored) else {}
     ordered = [g for g in GRADE_ORDER if g in grades]
@@ -177,9 +222,9 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         "pass_rate_ci": _interval(stats.wilson_interval(passes, n)),
         "pass_at_k": pass_at_k(scored) if n else {},
         "mean_score": mean,
-        "mean_score_ci": _interval(stats.bootstrap_ci(scores, np.mean)),
+        "mean_score_ci": _interval(ci("mean_score", stats.bootstrap_ci, scores, np.mean)),
         "median_score": float(np.median(scores)) if n else 0.0,
-        "median_score_ci": _interval(stats.bootstrap_ci(scores, np.median)),
+        "median_score_ci": _interval(ci("median_score", stats.bootstrap_ci, scores, np.median)),
         "std_dev": float(scores.std(ddof=0)) if n else 0.0,
         "consistency": _num(stats.consistency(scores)) if n else None,
         "total_cost": total_cost,
@@ -193,7 +238,12 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         "attempts": int(df["attempts"].sum()) if len(df) else 0,
         "mean_cost_per_pass": total_cost / passes if passes else None,
         "cost_of_pass_ci": _interval(
-            stats.cost_of_pass_ci(paid["cost_usd"].fillna(0.0).to_numpy(float), paid_passed)
+            ci(
+                "cost_of_pass",
+                stats.cost_of_pass_ci,
+                paid["cost_usd"].fillna(0.0).to_numpy(float),
+                paid_passed,
+            )
         )
         if len(paid)
         else None,
@@ -309,7 +359,7 @@ def write_subtest(
         if runs is None
         else _runs_of(_tier_runs(runs, tier), subtest)
     )
-    summary = summarize(df)
+    summary = summarize(df, KeptIntervals(ep, f"{tier}-{subtest}"))
     table = df[
         ["run", "score", "passed", "grade", "judge_valid", "cost_usd", "attempts"]
         + ["earlier_attempts_cost_usd"]
@@ -372,7 +422,7 @@ def write_tier(
 ) -> None:
     subs = _subtest_rows(ep, exp, tier)
     df = run_frame(ep, exp, tier) if runs is None else runs[runs["tier"] == tier]
-    summary = summarize(df)
+    summary = summarize(df, KeptIntervals(ep, tier))
     best = subs.sort_values(["mean_score", "pass_rate"], ascending=False).iloc[0]
     report = {
         "tier_id": tier,
@@ -410,13 +460,15 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _num(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def _agreement(judges: pd.DataFrame) -> dict[str, Any]:
+def _agreement(judges: pd.DataFrame, intervals: Intervals) -> dict[str, Any]:
     valid = judges[judges["is_valid"].fillna(False).astype(bool) & judges["score"].notna()]
     if valid.empty:
         return {"krippendorff_alpha": None, "ci": None, "judges": [], "runs": 0}
     valid = valid.assign(score=valid["score"].astype(float))
     matrix = stats.ratings_matrix(valid, judge="judge")
-    ci = stats.krippendorff_alpha_ci(matrix, n_resamples=EXPERIMENT_RESAMPLES)
+    ci = intervals(
+        "judge_agreement", stats.krippendorff_alpha_ci, matrix, n_resamples=EXPERIMENT_RESAMPLES
+    )
     return {
         "krippendorff_alpha": _num(ci.estimate),
         "ci": _interval(ci),
@@ -456,7 +508,7 @@ def write_experiment(
     drawn.draw("cost_frontier", tier_df)
     comparisons, pairs = _comparisons(scored, list(exp.tiers))
     drawn.draw("cliffs_delta", pairs)
-    agreement = _agreement(judges) if len(judges) else {"krippendorff_alpha": None}
+    agreement = _agreement(judges, early.intervals) if len(judges) else {"krippendorff_alpha": None}
     drawn.draw("judge_agreement", judges, agreement.get("krippendorff_alpha"))
     frames = {
         "runs": runs,
@@ -589,6 +641,7 @@ class _Early:
     runs: pd.DataFrame
     scored: pd.DataFrame
     figures: _Figures
+    intervals: Intervals
     _summary: Any
 
     @classmethod
@@ -598,11 +651,14 @@ class _Early:
         drawn.draw("score_distribution", scored)
         drawn.draw("token_breakdown", scored)
         drawn.draw("cumulative_spend", ledger_frame(ep))
-        summary = pool.submit(summarize, runs) if pool is not None else None
-        return cls(runs, scored, drawn, summary)
+        intervals = KeptIntervals(ep, "experiment")
+        summary = pool.submit(summarize, runs, intervals) if pool is not None else None
+        return cls(runs, scored, drawn, intervals, summary)
 
     def summary(self) -> dict[str, Any]:
-        return self._summary.result() if self._summary is not None else summarize(self.runs)
+        if self._summary is not None:
+            return self._summary.result()
+        return summarize(self.runs, self.intervals)
 
 
 def spend_section(ep: ExperimentPaths, exp: Experiment) -> dict[str, Any]:
