@@ -288,17 +288,19 @@ def experiment_tier_reports(wildcards):
 SPEC_KEY = paths.legacy_spec_key("{experiment}")
 
 
-def step_command(step, args):
-    """The shell command of an out-of-process step: the run directory spelled from the
-    wildcards (no param function to evaluate for each of the DAG's jobs)."""
-    return (
-        f"python -m scylla.steps {step} --spec {{params.spec_file}}"
-        f" --run-dir {T.shell(T.run.dir)} {args}"
-    )
+def step_command(step, args, where=f"--run-dir {T.shell(T.run.dir)}"):
+    """The shell command of an out-of-process step: the run (or subtest) directory spelled
+    from the wildcards (no param function to evaluate for each of the DAG's jobs)."""
+    return f"python -m scylla.steps {step} --spec {{params.spec_file}} {where} {args}"
 
 
 JUDGE_STEP = step_command(
     "judge", "--slot {wildcards.slot} --attempt {resources.attempt} --log {log}"
+)
+SUBTEST_RESULTS_STEP = step_command(
+    "subtest_results",
+    "--log {log}",
+    where=f"--subtest-dir {T.shell(T.exp.subtest_dir('{tier}', '{subtest}'))}",
 )
 
 

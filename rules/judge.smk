@@ -74,9 +74,10 @@ rule run_result:
 
 # `scylla regenerate` of whole subtests: what rule run_result makes, for every run of a
 # subtest in one job (Snakemake's own bookkeeping costs ~10 ms per job: one job per subtest
-# instead of one per run). A plain call never picks it (ruleorder: run_result first); it
-# runs only where `--allowed-rules` leaves run_result out. One rule per runs count: its
-# outputs name each run.
+# instead of one per run), in a process of its own (its work no longer waits on the
+# scheduler's interpreter lock). A plain call never picks it (ruleorder: run_result
+# first); it runs only where `--allowed-rules` leaves run_result out. One rule per runs
+# count: its outputs name each run.
 for _runs in RUNS_COUNTS:
 
     rule:
@@ -91,13 +92,9 @@ for _runs in RUNS_COUNTS:
         wildcard_constraints:
             experiment=native_with_runs(_runs),
         localrule: True
-        run:
-            steps.subtest_results(
-                RESULTS,
-                exp_of(wildcards),
-                wildcards.tier,
-                wildcards.subtest,
-                log[0],
-            )
+        params:
+            spec_file=spec_file,
+        shell:
+            SUBTEST_RESULTS_STEP
 
     workflow.ruleorder("run_result", f"subtest_results_{_runs}")

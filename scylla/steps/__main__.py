@@ -2,7 +2,11 @@
 processes of their own, so they can run in a conda env (`--sdm conda`), a container or on a
 cluster node, and so a call's whole process tree can be ended with its job. They read the
 resolved experiment the Snakefile saved at parse time. Rule judge_prompt runs in Snakemake's
-threads; `judge_prompt` here makes one run's prompt by hand, as the rule does."""
+threads; `judge_prompt` here makes one run's prompt by hand, as the rule does.
+
+`subtest_results` (rules subtest_results_<N>, `scylla regenerate` of whole subtests) is a
+process too, for speed alone: its parsing and writing for every run of a subtest no longer
+competes for the scheduler's interpreter lock, and uses a second CPU."""
 
 from __future__ import annotations
 
@@ -12,15 +16,17 @@ import signal
 from pathlib import Path
 
 from scylla.config import Experiment
-from scylla.layout.paths import RunRef
+from scylla.layout.paths import RunRef, run_name
 from scylla.util import procs, secrets
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m scylla.steps")
-    p.add_argument("rule", choices=("agent", "judge_prompt", "judge"))
+    p.add_argument("rule", choices=("agent", "judge_prompt", "judge", "subtest_results"))
     p.add_argument("--spec", required=True, type=Path, help="resolved experiment JSON")
-    p.add_argument("--run-dir", required=True, type=Path, help="results/<exp>/<tier>/<sub>/run_NN")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--run-dir", type=Path, help="results/<exp>/<tier>/<sub>/run_NN")
+    where.add_argument("--subtest-dir", type=Path, help="results/<exp>/<tier>/<sub>")
     p.add_argument("--slot")
     p.add_argument("--attempt", type=int, default=1)
     p.add_argument("--log", required=True)
@@ -29,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     procs.become_subreaper()
     exp = Experiment.from_spec(json.loads(a.spec.read_text()))
     secrets.register_env(dict(exp.agent_spec().env))
-    root, ref = RunRef.root_of(a.run_dir), RunRef.from_run_dir(a.run_dir)
+    # a subtest's own directory stands for its run 1 (subtest_results reads the tier, subtest)
+    run_dir = a.run_dir or a.subtest_dir / run_name(1)
+    root, ref = RunRef.root_of(run_dir), RunRef.from_run_dir(run_dir)
     from scylla import steps
 
     return steps.guarded(a.rule, a.log, lambda: _dispatch(steps, a, root, exp, ref))
@@ -40,7 +48,9 @@ def _terminated(signum, frame) -> None:
 
 
 def _dispatch(steps, a: argparse.Namespace, root: Path, exp: Experiment, ref: RunRef) -> None:
-    if a.rule == "agent":
+    if a.rule == "subtest_results":
+        steps.subtest_results(root, exp, ref.tier, ref.subtest, a.log)
+    elif a.rule == "agent":
         steps.run_agent(root, exp, ref, a.log, a.attempt)
     elif a.rule == "judge_prompt":
         steps.judge_prompt_(root, exp, ref, a.log)
