@@ -299,8 +299,8 @@ def _md_table(df: pd.DataFrame) -> str:
         return "(no rows)\n"
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in df.iterrows():
-        lines.append("| " + " | ".join(_fmt(row[c]) for c in cols) + " |")
+    for row in df.itertuples(index=False, name=None):
+        lines.append("| " + " | ".join(map(_fmt, row)) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -372,12 +372,14 @@ def write_subtest(
         "token_stats": _tokens(df),
         "children": [
             {
-                "run_number": int(r["run"]),
-                "score": r["score"],
-                "passed": r["passed"],
-                "report": f"./{paths.run_name(r['run'])}/{paths.RUN_RESULT}",
+                "run_number": int(run),
+                "score": score,
+                "passed": passed,
+                "report": f"./{paths.run_name(run)}/{paths.RUN_RESULT}",
             }
-            for _, r in df.iterrows()
+            for run, score, passed in df[["run", "score", "passed"]].itertuples(
+                index=False, name=None
+            )
         ],
         "generated_at": _now(),
     }
