@@ -92,6 +92,8 @@ for _runs in RUNS_COUNTS:
         wildcard_constraints:
             experiment=native_with_runs(_runs),
         localrule: True
+        conda:
+            "../envs/scylla.yaml"
         params:
             spec_file=spec_file,
         shell:
