@@ -243,20 +243,24 @@ def for_results(ep: ExperimentPaths) -> Invocation:
     return Invocation(workdir=workdir, configfile=configfile, config={"results_dir": root})
 
 
-def _spelled(p: Path) -> Path:
+def _spelled(p: Path, resolved: dict[Path, Path]) -> Path:
     """`p` with every link above its run directory resolved, and none below: an adopted run
-    directory may be a link (<T>/<NN>/run_<NN> -> completed/...), and the rules name the link."""
+    directory may be a link (<T>/<NN>/run_<NN> -> completed/...), and the rules name the link.
+    `resolved`: the directories above run directories resolved so far (one per subtest)."""
     p = Path(os.path.abspath(p))
     try:
         run = run_dir_of(p)
     except ValueError:
         return p.resolve()
-    return run.parent.resolve() / p.relative_to(run.parent)
+    if run.parent not in resolved:
+        resolved[run.parent] = run.parent.resolve()
+    return resolved[run.parent] / p.relative_to(run.parent)
 
 
 def rel_targets(inv: Invocation, paths: Sequence[Path]) -> list[str]:
     """Target paths spelled relative to the workdir, as the rules' outputs are."""
-    return [os.path.relpath(_spelled(Path(p)), inv.workdir) for p in paths]
+    resolved: dict[Path, Path] = {}
+    return [os.path.relpath(_spelled(Path(p), resolved), inv.workdir) for p in paths]
 
 
 def job_stats(output: str) -> dict[str, int]:

@@ -299,10 +299,10 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         )
     if targets:
         targets += targets_mod.reports_above(ep, exp, rebuilt)
-    inv.targets = rel_targets(inv, [*originals, *targets])
     # Force exactly these files (not whole rules: the filters must hold); no rule that
     # could start an agent or a judge is allowed. The original tool's files are never forced.
     forced = rel_targets(inv, targets)
+    inv.targets = rel_targets(inv, originals) + forced
     rules, flags = derivation(exp, set() if logs_lost else rebuilt)
     inv.extra = [*allowed_rules(exp, *rules), *flags, *(["--forcerun", *forced] if forced else [])]
     return _execute(args, ep, exp, inv, "regenerate")
