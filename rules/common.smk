@@ -11,7 +11,7 @@ from snakemake.logging import logger
 sys.path.insert(0, workflow.basedir)
 
 from scylla.recovery import settled, stopping  # noqa: E402
-from scylla.util import procs, scheduling  # noqa: E402
+from scylla.util import procs, quick_exit, scheduling  # noqa: E402
 
 # The code as it is now, before the rest is loaded (scylla.recovery.settled).
 CODE_FACTS = settled.code_facts(workflow.basedir)
@@ -23,6 +23,9 @@ scheduling.coalesce_reevaluations()
 scheduling.sizes_asked_once()
 # Each input of a finished job hashed once for its metadata records, not once per output.
 scheduling.checksums_once_per_job()
+# Snakemake's command ends with its status once its work is done, without tearing down
+# the interpreter object by object (0.2-0.4 s of every call).
+quick_exit.install()
 # Jobs run in this process's threads beside every other job's process: never end its children.
 procs.share_process()
 
