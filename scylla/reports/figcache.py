@@ -11,7 +11,7 @@ would. One entry per figure name and experiment is kept: the latest.
 
 Bootstrap intervals are kept the same way (`intervals`, reports.KeptIntervals): a key of the
 interval's name, its data (arrays by dtype, shape and bytes) and what computes it (the source
-of `scylla/reports/stats.py` and the numpy, scipy and krippendorff versions). Resampling is
+of `scylla/reports/stats.py` and the numpy, scipy, krippendorff and pandas versions). Resampling is
 seeded, so the kept interval is the one a new bootstrap would give. In `scylla regenerate` of
 1,131 runs the experiment report's two bootstraps (10,000 resamples each) were 1 s of 1.4 s.
 """
