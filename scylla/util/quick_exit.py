@@ -8,9 +8,11 @@ teardown is work: every file is closed, every lock released, every thread joined
 
 `install()` keeps the status the main thread's `sys.exit` asked for; at exit, after every
 other atexit handler has run (logging's shutdown among them) and the standard streams are
-flushed, the process ends with that status through `os._exit`. A process that ends any
-other way (an uncaught exception, a signal, `sys.exit` with a message, an exit caught and
-carried on from) tears down as before. Only Snakemake's own command installs it.
+flushed, the process ends with that status through `os._exit`. A process that ends without
+the main thread's `sys.exit` (an uncaught exception, a signal) or with a message for it
+tears down as before. An exit caught and carried on from would still end with the status
+it asked for: only Snakemake's own command installs it, whose main function ends with
+`sys.exit` and catches none.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def install() -> bool:
 
 
 def _end() -> None:
-    if _ending.is_set() or not _status or sys.exc_info()[0] is not None:
+    if _ending.is_set() or not _status:
         return  # re-entered below, or the process ends some other way
     _ending.set()
     status = _status[0] or 0
