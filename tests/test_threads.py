@@ -12,6 +12,7 @@ from datetime import datetime
 from helpers import (
     CONFIG,
     ONE_SUBTEST,
+    QUICK_RUBRIC,
     agent_cfg,
     calls,
     experiment_cfg,
@@ -23,6 +24,7 @@ from helpers import (
     status,
     write_config,
     write_modes,
+    write_task,
 )
 
 SLOW = 8.0  # seconds the slow agent sleeps before it answers
@@ -107,4 +109,46 @@ def test_a_judge_that_calls_nothing_holds_no_paid_call_slot(tmp_path):
     timing = rp(tmp_path, ("T0", "00", run)).judge_slot("01").timing
     judged = datetime.fromisoformat(json.loads(timing.read_text())["measured_at"]).timestamp()
     assert judged < second["at"] + answer - 0.5, (first, second, judged)
+    assert {r["status"] for r in status(tmp_path)} == {"completed"}
+
+
+def test_parallel_n_is_n_paid_calls_with_the_cheap_steps_beside_them(tmp_path):
+    # `scylla run --parallel 2`: never more than two agents at once, and a finished run's
+    # cheap steps do not wait for one of them to end. Each judge_prompt runs a 1 s check,
+    # so it is still running while the next two agents answer; with two job slots in all
+    # (`--cores 2`, as `--parallel` meant before), it could only run beside one agent.
+    rubric = QUICK_RUBRIC.replace("! grep -q NotImplementedError textstats/core.py", "sleep 1")
+    task = write_task(tmp_path.parent / f"{tmp_path.name}-task")
+    (task / "rubric.yaml").write_text(rubric)
+    env = {"CLAUDE_STANDIN_DELAY": str(DELAY)}
+    exp = experiment_cfg(
+        task=str(task),
+        tiers=ONE_SUBTEST,
+        runs=5,
+        agent=agent_cfg(env=env),
+        judges=[{"adapter": "checks"}],
+    )
+    write_config(tmp_path, exp)
+    ok(scylla(tmp_path, "run", CONFIG, "--parallel", "2"))
+
+    # an agent surely holds its slot while the stand-in sleeps before answering
+    answering = [(c["at"], c["at"] + DELAY - 0.2) for c in calls(tmp_path) if c["role"] == "agent"]
+    assert len(answering) == 5
+    at_once = max(sum(s <= t <= e for s, e in answering) for t, _ in answering)
+    assert at_once == 2, answering
+
+    def stamps(log):
+        lines = log.read_text().splitlines()
+        return datetime.fromisoformat(lines[0].split()[0]).timestamp(), datetime.fromisoformat(
+            lines[-1].split()[0]
+        ).timestamp()
+
+    prompts = [stamps(p) for p in tmp_path.glob("results/mini/logs/T0/00/run_*/judge_prompt.log")]
+    assert len(prompts) == 5
+
+    def agents_during(start, end):
+        moments = [start] + [s for s, _ in answering if start <= s <= end]
+        return max(sum(s <= t <= e for s, e in answering) for t in moments)
+
+    assert max(agents_during(*p) for p in prompts) == 2, (answering, prompts)
     assert {r["status"] for r in status(tmp_path)} == {"completed"}

@@ -23,6 +23,7 @@ from scylla.util.hashing import digest
 EPILOG = """examples:
   scylla run                                   # the demo (config/config.yaml)
   scylla run my.yaml --tiers T0 T1 --runs 2    # only T0 and T1, runs 1-2, for now
+  scylla run my.yaml --parallel 8              # 8 paid calls at once, cheap steps beside them
   scylla run --model claude-opus-4-5 --add-judge claude-haiku-4-5
   scylla run --fresh                           # a new experiment directory; the old one stays
   scylla run -- --dry-run                      # anything after -- goes to snakemake
@@ -45,7 +46,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tiers", nargs="+", metavar="T", help="run only these tiers now, e.g. T0 T1")
     p.add_argument("--runs", type=int, metavar="N", help="run only runs 1..N of each subtest now")
-    p.add_argument("--parallel", type=int, metavar="N", help="jobs at once (snakemake --cores)")
+    p.add_argument(
+        "--parallel",
+        type=positive,
+        metavar="N",
+        help="paid calls at once (agents, judges that call a model), with as many job slots "
+        "again for the cheap local steps (snakemake --cores 2N --resources api_slots=N "
+        "judge_jobs=N; a --resources after -- still wins)",
+    )
     p.add_argument("--model", help="agent model")
     p.add_argument("--judge-model", help="model of every claude-code judge")
     p.add_argument(
@@ -126,6 +134,27 @@ def apply_overrides(cfg: dict[str, Any], args: argparse.Namespace) -> dict[str, 
     return cfg
 
 
+def positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
+    return n
+
+
+def parallel_args(n: int | None) -> list[str]:
+    """`--parallel N`: N paid calls at once, and N more job slots for the cheap steps.
+
+    Paid calls (agents, judges that call a model) hold an `api_slot`; every judge holds a
+    `judge_jobs` slot. The cheap steps (judge_prompt, a `checks` judge, run_result, the
+    reports) run in Snakemake's threads in a few ms each: with only N job slots, each
+    finished agent's three cheap jobs took the slot the next agent was waiting for (200
+    agents × 1 s, 8 at a time: 8 slots busy 6.7 on average, 37.3 s; with 16 job slots 7.1
+    and 34.8 s, docs/performance.md)."""
+    if n is None:
+        return []
+    return ["--cores", str(2 * n), "--resources", f"api_slots={n}", f"judge_jobs={n}"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     cfg_path = Path(args.config) if args.config else default_config()
     try:
@@ -145,7 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     pairs = [(e.paths_under(results_root), e) for e in exps]
     chosen = selected(pairs, args)
     guard.refuse_if_in_use(Path.cwd(), ", ".join(str(ep.dir) for ep, _ in pairs))
-    extra = list(args.snakemake_args)
+    # ours first: the user's own snakemake options after `--` win (the last value counts)
+    extra = [*parallel_args(args.parallel), *args.snakemake_args]
     dry = any(a in ("-n", "--dry-run", "--dryrun") for a in extra)
     if not dry and snakemeta.locks(Path.cwd()):  # left by a killed snakemake: say so, once
         raise SystemExit(guard.lock_message(Path.cwd(), [ep.dir for ep, _ in pairs]))
@@ -169,8 +199,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         ]
     if profile is not None:
         extra += ["--profile", str(profile)]
-    if args.parallel:
-        extra += ["--cores", str(args.parallel)]
     if not args.verbose:
         extra += ["--quiet", "rules", "host", "reason"]  # errors and progress still come
     if args.verbose:
