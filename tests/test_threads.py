@@ -118,6 +118,7 @@ def test_parallel_n_is_n_paid_calls_with_the_cheap_steps_beside_them(tmp_path):
     # so it is still running while the next two agents answer; with two job slots in all
     # (`--cores 2`, as `--parallel` meant before), it could only run beside one agent.
     rubric = QUICK_RUBRIC.replace("! grep -q NotImplementedError textstats/core.py", "sleep 1")
+    assert rubric != QUICK_RUBRIC
     task = write_task(tmp_path.parent / f"{tmp_path.name}-task")
     (task / "rubric.yaml").write_text(rubric)
     env = {"CLAUDE_STANDIN_DELAY": str(DELAY)}
@@ -137,11 +138,9 @@ def test_parallel_n_is_n_paid_calls_with_the_cheap_steps_beside_them(tmp_path):
     at_once = max(sum(s <= t <= e for s, e in answering) for t, _ in answering)
     assert at_once == 2, answering
 
-    def stamps(log):
+    def stamps(log):  # the time stamps of a job log's first and last lines
         lines = log.read_text().splitlines()
-        return datetime.fromisoformat(lines[0].split()[0]).timestamp(), datetime.fromisoformat(
-            lines[-1].split()[0]
-        ).timestamp()
+        return [datetime.fromisoformat(ln.split()[0]).timestamp() for ln in (lines[0], lines[-1])]
 
     prompts = [stamps(p) for p in tmp_path.glob("results/mini/logs/T0/00/run_*/judge_prompt.log")]
     assert len(prompts) == 5
