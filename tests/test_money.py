@@ -27,7 +27,10 @@ def files_of(run_dir: Path) -> dict[str, str]:
 def test_the_spend_cap_stops_cleanly_and_raising_it_finishes_the_rest(tmp_path):
     exp = experiment_cfg(task=str(REPO / "config" / "tasks" / "textstats"), max_cost_usd=0.3)
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({"experiments": [exp]}))
-    first = scylla(tmp_path, "run", "cfg.yaml", "--parallel", "1")
+    # One paid call at a time, and one job at a time: `--parallel 1` alone runs a finished
+    # agent's judge prompt beside the next agent, which can then spend the cap before the
+    # first run is judged. With `--cores 1` the first run is judged before the next agent.
+    first = scylla(tmp_path, "run", "cfg.yaml", "--parallel", "1", "--", "--cores", "1")
     assert first.returncode != 0
     stop = [line for line in first.stderr.splitlines() if line.startswith("scylla: stopped:")]
     assert len(stop) == 1 and "spend cap" in stop[0] and "--max-cost" in stop[0], first.stderr
