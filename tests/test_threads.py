@@ -31,6 +31,12 @@ SLOW = 8.0  # seconds the slow agent sleeps before it answers
 DELAY = 1.5  # seconds every agent takes to answer
 
 
+def log_span(log):
+    """The time stamps of a job log's first and last lines."""
+    lines = log.read_text().splitlines()
+    return tuple(datetime.fromisoformat(ln.split()[0]).timestamp() for ln in (lines[0], lines[-1]))
+
+
 def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
     # Two runs: one agent answers at once, the other sleeps SLOW s, so the first run's
     # judge_prompt (checks and all) runs in a thread of Snakemake while the second agent's
@@ -55,7 +61,7 @@ def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
     fast = next(c for c in agents if c["mode"] == "normal")
     fast_run = int(re.search(r"/run_(\d+)/", fast["cwd"])[1])
     log = tmp_path / f"results/mini/logs/T0/00/run_{fast_run:02d}/judge_prompt.log"
-    started = datetime.fromisoformat(log.read_text().split()[0]).timestamp()
+    started, _ = log_span(log)
     # the fast run's checks ran while the slow agent was still sleeping
     assert slow["at"] < started < slow["at"] + SLOW - 1, (slow, started)
 
@@ -135,19 +141,18 @@ def test_parallel_n_is_n_paid_calls_with_the_cheap_steps_beside_them(tmp_path):
     # an agent surely holds its slot while the stand-in sleeps before answering
     answering = [(c["at"], c["at"] + DELAY - 0.2) for c in calls(tmp_path) if c["role"] == "agent"]
     assert len(answering) == 5
-    at_once = max(sum(s <= t <= e for s, e in answering) for t, _ in answering)
-    assert at_once == 2, answering
 
-    def stamps(log):  # the time stamps of a job log's first and last lines
-        lines = log.read_text().splitlines()
-        return [datetime.fromisoformat(ln.split()[0]).timestamp() for ln in (lines[0], lines[-1])]
+    def agents_at(t):
+        return sum(s <= t <= e for s, e in answering)
 
-    prompts = [stamps(p) for p in tmp_path.glob("results/mini/logs/T0/00/run_*/judge_prompt.log")]
+    assert max(agents_at(t) for t, _ in answering) == 2, answering
+
+    logs = tmp_path.glob("results/mini/logs/T0/00/run_*/judge_prompt.log")
+    prompts = [log_span(p) for p in logs]
     assert len(prompts) == 5
 
     def agents_during(start, end):
-        moments = [start] + [s for s, _ in answering if start <= s <= end]
-        return max(sum(s <= t <= e for s, e in answering) for t in moments)
+        return max(agents_at(t) for t in [start] + [s for s, _ in answering if start <= s <= end])
 
     assert max(agents_during(*p) for p in prompts) == 2, (answering, prompts)
     assert {r["status"] for r in status(tmp_path)} == {"completed"}
