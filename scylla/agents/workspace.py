@@ -12,7 +12,7 @@ from typing import Any
 from scylla.config.specs import TaskSpec
 from scylla.layout import paths
 from scylla.util import hashing, jsonio
-from scylla.util.gitutil import git, locked
+from scylla.util.gitutil import GitError, git, locked
 
 RESOURCES_MESSAGE = "scylla: subtest resources"
 
@@ -68,10 +68,9 @@ def prepare_task_repo(task: TaskSpec, repo: Path, marker: Path) -> dict[str, Any
 
 
 def _remove_worktree(repo: Path, workspace: Path) -> None:
+    git("worktree", "remove", "--force", str(workspace), cwd=repo, check=False)
     if workspace.exists():
-        git("worktree", "remove", "--force", str(workspace), cwd=repo, check=False)
-        if workspace.exists():
-            shutil.rmtree(workspace)
+        shutil.rmtree(workspace)
     git("worktree", "prune", cwd=repo, check=False)
 
 
@@ -82,26 +81,37 @@ def create_worktree(repo: Path, commit: str, workspace: Path, files: dict[str, s
     removed first, so a retried job starts clean.
     """
     repo, workspace = repo.resolve(), workspace.resolve()
+    add = ["worktree", "add", "--quiet", "--detach", str(workspace), commit]
     with locked(repo / ".git" / paths.WORKTREE_LOCK):
-        _remove_worktree(repo, workspace)
+        if workspace.exists():
+            _remove_worktree(repo, workspace)
         workspace.parent.mkdir(parents=True, exist_ok=True)
-        git("worktree", "add", "--quiet", "--detach", str(workspace), commit, cwd=repo)
-    _assert_own_worktree(workspace)
+        # Pruned only when git refuses (a workspace deleted by hand is still registered):
+        # a prune reads every registered worktree, under the lock every agent job takes.
+        try:
+            git(*add, cwd=repo)
+        except GitError:
+            git("worktree", "prune", cwd=repo, check=False)
+            git(*add, cwd=repo)
+    head = _assert_own_worktree(workspace, "HEAD")
     for rel, text in sorted(files.items()):
         target = workspace / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
-    if files:
-        git("add", "--all", "--force", *sorted(files), cwd=workspace)
-        git("commit", "--quiet", "--allow-empty", "-m", RESOURCES_MESSAGE, cwd=workspace)
+    if not files:
+        return head
+    git("add", "--all", "--force", *sorted(files), cwd=workspace)
+    git("commit", "--quiet", "--allow-empty", "-m", RESOURCES_MESSAGE, cwd=workspace)
     return git("rev-parse", "HEAD", cwd=workspace).strip()
 
 
-def _assert_own_worktree(workspace: Path) -> None:
-    """Never let git walk up into an enclosing repository (the project's own, say)."""
-    top = Path(git("rev-parse", "--show-toplevel", cwd=workspace).strip()).resolve()
-    if top != workspace.resolve():
+def _assert_own_worktree(workspace: Path, also: str) -> str:
+    """Never let git walk up into an enclosing repository (the project's own, say). Returns
+    what `git rev-parse <also>` says, asked in the same call."""
+    top, answer = git("rev-parse", "--show-toplevel", also, cwd=workspace).splitlines()
+    if Path(top).resolve() != workspace.resolve():
         raise RuntimeError(f"{workspace} is not its own git worktree (git toplevel: {top})")
+    return answer.strip()
 
 
 def capture_changes(workspace: Path) -> dict[str, str]:
@@ -109,13 +119,13 @@ def capture_changes(workspace: Path) -> dict[str, str]:
     workspace = workspace.resolve()
     if not (workspace / ".git").exists():
         return {"status": "(workspace not available)", "diff": "", "deleted": ""}
-    _assert_own_worktree(workspace)
+    git_dir = Path(_assert_own_worktree(workspace, "--absolute-git-dir"))
     status = git("status", "--porcelain=v1", "--untracked-files=all", cwd=workspace)
     # Diff against HEAD including untracked files, without touching the real index.
     index = workspace.parent / ".scylla-diff-index"
     env_index = {"GIT_INDEX_FILE": str(index)}
     try:
-        shutil.copyfile(git_dir(workspace) / "index", index)
+        shutil.copyfile(git_dir / "index", index)
         subprocess.run(
             ["git", "add", "--all", "--intent-to-add", "."],
             cwd=workspace,
@@ -136,7 +146,3 @@ def capture_changes(workspace: Path) -> dict[str, str]:
         index.unlink(missing_ok=True)
     deleted = git("diff", "--name-only", "--diff-filter=D", "HEAD", cwd=workspace)
     return {"status": status, "diff": diff, "deleted": deleted}
-
-
-def git_dir(workspace: Path) -> Path:
-    return Path(git("rev-parse", "--absolute-git-dir", cwd=workspace).strip())
