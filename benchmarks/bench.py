@@ -772,40 +772,60 @@ rule one:
 """
 
 
+def measure_floor(
+    ctx,
+    where: Path,
+    row: tuple[str, str, str, str],
+    options: list[str],
+    runs: int,
+    prepare: Callable[[], None],
+    env: dict[str, str] | None = None,
+    notes: Callable[[], list[str]] = list,
+) -> dict:
+    """Measure Snakemake running the workflow `where`/Snakefile (no scylla code) with scylla's
+    workflow profile and output options, as a baseline row (key, figure, tag, label). Each
+    repetition: `prepare()`, then the run, which must make `runs` out/<i>/run_result.json.
+    `where` is removed afterwards."""
+    from scylla.cli.invoke import REPO
+
+    key, fig, tag, label = row
+    argv = [sys.executable, "-m", "snakemake", "-s", str(where / "Snakefile"), "-d", str(where)]
+    argv += ["--workflow-profile", str(REPO / "profiles" / "default"), *options]
+    argv += ["--quiet", "rules", "host", "reason"]
+
+    def once(_i: int) -> dict:
+        prepare()
+        ran = checked(run_measured(argv, ctx.args.timeout, env=env), "snakemake (floor)")
+        made = sum(1 for _ in (where / "out").glob("*/run_result.json"))
+        if made != runs:
+            raise RuntimeError(f"the floor workflow made {made} of {runs} run_result.json")
+        return ran.sample(notes=[*notes(), "no scylla code"])
+
+    try:
+        return ctx.table.measure(key, fig, label, once, is_baseline=True, tag=tag)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
 def snakemake_floor(ctx, jobs: int) -> dict:
     """Snakemake 9's own cost for `jobs` jobs shaped like rule run_result (one input, three
     outputs, a `run:` block in its threads), with scylla's workflow profile and output
     options but none of its code: the least a job per run costs in a plain call."""
-    from scylla.cli.invoke import REPO
-
     where = Path(tempfile.mkdtemp(prefix="scylla-bench-floor-"))
     (where / "Snakefile").write_text(FLOOR_SNAKEFILE)
     for i in range(jobs):
         (where / "in" / str(i)).mkdir(parents=True)
         (where / "in" / str(i) / "stdout.log").write_text("x\n")
-    argv = [sys.executable, "-m", "snakemake", "-s", str(where / "Snakefile"), "-d", str(where)]
-    argv += ["--workflow-profile", str(REPO / "profiles" / "default")]
-    argv += ["--config", f"jobs={jobs}", "--quiet", "rules", "host", "reason"]
-
-    def once(_i: int) -> dict:
-        shutil.rmtree(where / "out", ignore_errors=True)
-        ran = checked(run_measured(argv, ctx.args.timeout), "snakemake (floor)")
-        made = sum(1 for _ in (where / "out").glob("*/run_result.json"))
-        if made != jobs:
-            raise RuntimeError(f"the floor workflow made {made} of {jobs} jobs' files")
-        return ran.sample(notes=[f"{jobs:,} jobs, no scylla code"])
-
-    try:
-        return ctx.table.measure(
-            "regen_floor",
-            "2",
-            f"baseline: Snakemake alone, {jobs:,} jobs shaped like run_result, same profile",
-            once,
-            is_baseline=True,
-            tag="2f",
-        )
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
+    label = f"baseline: Snakemake alone, {jobs:,} jobs shaped like run_result, same profile"
+    return measure_floor(
+        ctx,
+        where,
+        ("regen_floor", "2", "2f", label),
+        ["--config", f"jobs={jobs}"],
+        jobs,
+        lambda: shutil.rmtree(where / "out", ignore_errors=True),
+        notes=lambda: [f"{jobs:,} jobs"],
+    )
 
 
 def figure_4_5(ctx, figs: set[str]) -> None:
@@ -1098,7 +1118,6 @@ def run_floor(ctx) -> dict:
     and resources `scylla run --parallel N` gives (no scylla code, no report)."""
     import shlex
 
-    from scylla.cli.invoke import REPO
     from scylla.layout import paths
 
     agents, slots = ctx.agents, ctx.args.slots
@@ -1110,38 +1129,27 @@ def run_floor(ctx) -> dict:
         agent=paths.AGENT_FILES, judge=paths.JUDGE_FILES, logs=list(paths.RESULT_LOGS)
     )
     (where / "Snakefile").write_text(text)
-    argv = [sys.executable, "-m", "snakemake", "-s", str(where / "Snakefile"), "-d", str(where)]
-    argv += ["--workflow-profile", str(REPO / "profiles" / "default"), "--cores", str(2 * slots)]
-    argv += ["--resources", f"api_slots={slots}", f"judge_jobs={slots}"]
-    argv += ["--config", f"runs={agents}", "--quiet", "rules", "host", "reason"]
 
-    def once(_i: int) -> dict:
+    def fresh() -> None:
         for d in ("out", "ws", ".snakemake"):
             shutil.rmtree(where / d, ignore_errors=True)
         for i in range(agents):
             shutil.copytree(task / "repo", where / "ws" / str(i))
-        ran = checked(run_measured(argv, ctx.args.timeout, env=env), "snakemake (floor)")
-        made = sum(1 for _ in (where / "out").glob("*/run_result.json"))
-        answered = sum(
-            f.read_bytes().startswith(b'{"type":"result"')
-            for f in (where / "out").glob(f"*/{paths.AGENT_FILES['stdout']}")
-        )
-        if made != agents:
-            raise RuntimeError(f"the floor workflow made {made} of {agents} runs' results")
-        return ran.sample(notes=[f"{agents} runs, {answered} answered, no scylla code"])
 
-    try:
-        return ctx.table.measure(
-            "run_floor",
-            "7",
-            f"baseline: Snakemake alone, the same {agents} runs' jobs, the stand-in in a shell "
-            "rule, same profile and slots",
-            once,
-            is_baseline=True,
-            tag="7f",
-        )
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
+    def answered() -> list[str]:
+        stdout = (where / "out").glob(f"*/{paths.AGENT_FILES['stdout']}")
+        n = sum(f.read_bytes().startswith(b'{"type":"result"') for f in stdout)
+        return [f"{agents} runs, {n} answered"]
+
+    label = (
+        f"baseline: Snakemake alone, the same {agents} runs' jobs, the stand-in in a shell "
+        "rule, same profile and slots"
+    )
+    options = ["--cores", str(2 * slots), "--resources", f"api_slots={slots}"]
+    options += [f"judge_jobs={slots}", "--config", f"runs={agents}"]
+    return measure_floor(
+        ctx, where, ("run_floor", "7", "7f", label), options, agents, fresh, env, answered
+    )
 
 
 def cpu_breakdown(ran: Ran, top: int = 7) -> str:
