@@ -4,35 +4,13 @@ run_result.json once that run's own judges are done, not when the experiment end
 
 from __future__ import annotations
 
-from helpers import (
-    CONFIG,
-    ONE_SUBTEST,
-    agent_cfg,
-    by_run,
-    calls,
-    experiment_cfg,
-    judge_cfg,
-    rp,
-    start,
-    status,
-    wait_for,
-    write_config,
-    write_modes,
-)
+from helpers import CONFIG, by_run, calls, rp, start, status, two_runs_one_slow, wait_for
 
 SLOW = 15.0  # seconds the slow agent sleeps before it answers
 
 
 def test_a_runs_result_and_status_come_while_another_agent_is_answering(tmp_path):
-    modes = write_modes(tmp_path / "agent-modes.json", ["agent:normal", "agent:slow"])
-    env = {"CLAUDE_STANDIN_MODE_FILE": str(modes), "CLAUDE_STANDIN_SLOW": str(SLOW)}
-    exp = experiment_cfg(
-        tiers=ONE_SUBTEST,
-        runs=2,
-        agent=agent_cfg(env=env),
-        judges=[judge_cfg("claude-opus-4-5-20251101")],
-    )
-    write_config(tmp_path, exp)
+    two_runs_one_slow(tmp_path, SLOW)
     keys = [("T0", "00", n) for n in (1, 2)]
     bg = start(tmp_path, "run", CONFIG, "--parallel", "2")
     try:

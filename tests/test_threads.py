@@ -16,14 +16,13 @@ from helpers import (
     agent_cfg,
     calls,
     experiment_cfg,
-    judge_cfg,
     ok,
     rp,
     scylla,
     snakemake,
     status,
+    two_runs_one_slow,
     write_config,
-    write_modes,
     write_task,
 )
 
@@ -41,18 +40,9 @@ def test_checks_in_snakemakes_threads_leave_a_running_agent_alone(tmp_path):
     # Two runs: one agent answers at once, the other sleeps SLOW s, so the first run's
     # judge_prompt (checks and all) runs in a thread of Snakemake while the second agent's
     # job, a child of Snakemake, is running.
-    modes = write_modes(tmp_path / "agent-modes.json", ["agent:normal", "agent:slow"])
-    env = {"CLAUDE_STANDIN_MODE_FILE": str(modes), "CLAUDE_STANDIN_SLOW": str(SLOW)}
     # Every agent answers DELAY s late: the second agent's call (slow) is made before the
     # first run's checks begin, however long the second job takes to start.
-    env["CLAUDE_STANDIN_DELAY"] = str(DELAY)
-    exp = experiment_cfg(
-        tiers=ONE_SUBTEST,
-        runs=2,
-        agent=agent_cfg(env=env),
-        judges=[judge_cfg("claude-opus-4-5-20251101")],
-    )
-    write_config(tmp_path, exp)
+    two_runs_one_slow(tmp_path, SLOW, CLAUDE_STANDIN_DELAY=str(DELAY))
     proc = ok(scylla(tmp_path, "run", CONFIG, "--parallel", "2"))
 
     agents = [c for c in calls(tmp_path) if c["role"] == "agent"]

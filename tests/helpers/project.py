@@ -163,6 +163,21 @@ def write_modes(path: Path, modes: list[str]) -> Path:
     return path
 
 
+def two_runs_one_slow(workdir: Path, slow: float, **env: str) -> Path:
+    """The config of two runs of one subtest with one LLM judge, whose second agent call
+    answers `slow` s late (the stand-in's `slow` mode); `env`: more of the stand-in's
+    settings."""
+    modes = write_modes(workdir / "agent-modes.json", ["agent:normal", "agent:slow"])
+    env = {"CLAUDE_STANDIN_MODE_FILE": str(modes), "CLAUDE_STANDIN_SLOW": str(slow), **env}
+    exp = experiment_cfg(
+        tiers=ONE_SUBTEST,
+        runs=2,
+        agent=agent_cfg(env=env),
+        judges=[judge_cfg("claude-opus-4-5-20251101")],
+    )
+    return write_config(workdir, exp)
+
+
 # ---------------------------------------------------------------------------------- tasks
 
 
